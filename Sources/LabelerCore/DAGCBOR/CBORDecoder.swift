@@ -24,6 +24,7 @@ struct DecoderImpl: Decoder {
             return (type == Data.self ? Data(b) as! T : b as! T)
         }
         if type == CBOR.self { return value as! T }
+        if type == Label.self { return try Label(cbor: value) as! T }
         return try T(from: DecoderImpl(value: value, codingPath: path))
     }
 

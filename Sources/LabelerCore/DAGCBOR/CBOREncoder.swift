@@ -49,6 +49,7 @@ struct EncoderImpl: Encoder {
         case let b as [UInt8]: n.value = .bytes(b)
         case let d as Data: n.value = .bytes([UInt8](d))
         case let c as CBOR: n.value = c
+        case let l as Label: n.value = l.cbor
         case is Float, is Double:
             throw EncodingError.invalidValue(value, .init(codingPath: path, debugDescription: "floats are not allowed in DAG-CBOR"))
         default: try value.encode(to: EncoderImpl(node: n, codingPath: path))

@@ -1,0 +1,236 @@
+import LabelerCore
+
+// The event catalogue. Type names are stored in the log and are never renamed; a payload change
+// bumps `version` and adds an upcaster from the old shape (see `Upcasters`).
+
+/// The labeler's identity; the first event of every log, so the log alone can be verified.
+public struct LabelerIdentified: EventPayload, Equatable {
+    public static let eventType = "labeler.identified"
+    public static let version = 1
+    public var did: String
+    /// did:key of the signing key labels are signed with from here on.
+    public var signingKey: String
+    public init(did: String, signingKey: String) {
+        self.did = did
+        self.signingKey = signingKey
+    }
+}
+
+/// A new signing key takes over; labels appended after this event are signed with it.
+public struct SigningKeyRotated: EventPayload, Equatable {
+    public static let eventType = "signing-key.rotated"
+    public static let version = 1
+    public var signingKey: String
+    public var previousKey: String?
+    public init(signingKey: String, previousKey: String?) {
+        self.signingKey = signingKey
+        self.previousKey = previousKey
+    }
+}
+
+/// A signed label was published (a negation too).
+public struct LabelApplied: EventPayload, Equatable {
+    public static let eventType = "label.applied"
+    public static let version = 1
+    public var label: Label
+    public init(label: Label) { self.label = label }
+}
+
+/// One song AuDD (or another provider) matched. Scores are integers 0–100.
+public struct ScanMatch: Codable, Sendable, Equatable {
+    public var artist: String
+    public var title: String
+    public var album: String?
+    public var isrc: String?
+    public var timecode: String?
+    public var offsetMs: Int?
+    public var score: Int
+    public var songLink: String?
+    public init(
+        artist: String, title: String, album: String? = nil, isrc: String? = nil, timecode: String? = nil,
+        offsetMs: Int? = nil, score: Int, songLink: String? = nil
+    ) {
+        self.artist = artist
+        self.title = title
+        self.album = album
+        self.isrc = isrc
+        self.timecode = timecode
+        self.offsetMs = offsetMs
+        self.score = score
+        self.songLink = songLink
+    }
+}
+
+/// A copyright scan ran, successfully or not. A failed scan is never a clean one.
+public struct ScanRecorded: EventPayload, Equatable {
+    public static let eventType = "scan.recorded"
+    public static let version = 2
+    public enum Status: String, Codable, Sendable { case ok, failed }
+    public var scanId: String
+    public var uri: String?
+    public var cid: String?
+    public var audioURL: String
+    public var provider: String
+    public var status: Status
+    public var error: String?
+    public var matches: [ScanMatch]
+    public var isFlagged: Bool
+    public var highestScore: Int
+    /// The flag policy that decided `isFlagged`, and why.
+    public var policy: String?
+    public var flagReason: String?
+    /// Provider requests billed (AuDD: one per 12 s of audio scanned).
+    public var estimatedRequests: Int
+    public init(
+        scanId: String, uri: String? = nil, cid: String? = nil, audioURL: String, provider: String = "audd",
+        status: Status, error: String? = nil, matches: [ScanMatch] = [], isFlagged: Bool = false,
+        highestScore: Int = 0, policy: String? = nil, flagReason: String? = nil, estimatedRequests: Int = 0
+    ) {
+        self.scanId = scanId
+        self.uri = uri
+        self.cid = cid
+        self.audioURL = audioURL
+        self.provider = provider
+        self.status = status
+        self.error = error
+        self.matches = matches
+        self.isFlagged = isFlagged
+        self.highestScore = highestScore
+        self.policy = policy
+        self.flagReason = flagReason
+        self.estimatedRequests = estimatedRequests
+    }
+}
+
+public struct ContextMatch: Codable, Sendable, Equatable {
+    public var title: String
+    public var artist: String
+    public var score: Int
+    public init(title: String, artist: String, score: Int) {
+        self.title = title
+        self.artist = artist
+        self.score = score
+    }
+}
+
+/// Display context for a flagged track. Absent fields keep what was attached before.
+public struct TrackContextAttached: EventPayload, Equatable {
+    public static let eventType = "track.context-attached"
+    public static let version = 1
+    public var uri: String
+    public var trackId: Int64?
+    public var trackTitle: String?
+    public var artistHandle: String?
+    public var artistDid: String?
+    public var highestScore: Int?
+    public var matches: [ContextMatch]?
+    public init(
+        uri: String, trackId: Int64? = nil, trackTitle: String? = nil, artistHandle: String? = nil,
+        artistDid: String? = nil, highestScore: Int? = nil, matches: [ContextMatch]? = nil
+    ) {
+        self.uri = uri
+        self.trackId = trackId
+        self.trackTitle = trackTitle
+        self.artistHandle = artistHandle
+        self.artistDid = artistDid
+        self.highestScore = highestScore
+        self.matches = matches
+    }
+}
+
+public enum ResolutionReason: String, Codable, Sendable, CaseIterable {
+    case originalArtist = "original_artist"
+    case licensed
+    case fingerprintNoise = "fingerprint_noise"
+    case coverVersion = "cover_version"
+    case contentDeleted = "content_deleted"
+    case other
+
+    public var displayName: String {
+        switch self {
+        case .originalArtist: "original artist"
+        case .licensed: "licensed"
+        case .fingerprintNoise: "fingerprint noise"
+        case .coverVersion: "cover/remix"
+        case .contentDeleted: "content deleted"
+        case .other: "other"
+        }
+    }
+}
+
+/// An operator (or the loop) resolved a flag as not a violation.
+public struct FlagResolved: EventPayload, Equatable {
+    public static let eventType = "flag.resolved"
+    public static let version = 1
+    public var uri: String
+    public var val: String
+    public var reason: ResolutionReason
+    public var notes: String?
+    public init(uri: String, val: String, reason: ResolutionReason, notes: String? = nil) {
+        self.uri = uri
+        self.val = val
+        self.reason = reason
+        self.notes = notes
+    }
+}
+
+public struct ReviewBatchCreated: EventPayload, Equatable {
+    public static let eventType = "review.batch-created"
+    public static let version = 1
+    public var batchId: String
+    public var uris: [String]
+    public var createdBy: String?
+    public init(batchId: String, uris: [String], createdBy: String? = nil) {
+        self.batchId = batchId
+        self.uris = uris
+        self.createdBy = createdBy
+    }
+}
+
+public enum ReviewDecision: String, Codable, Sendable, CaseIterable {
+    case clear, confirm, `defer`
+}
+
+public struct ReviewDecisionRecorded: EventPayload, Equatable {
+    public static let eventType = "review.decision-recorded"
+    public static let version = 1
+    public var batchId: String
+    public var uri: String
+    public var decision: ReviewDecision
+    public init(batchId: String, uri: String, decision: ReviewDecision) {
+        self.batchId = batchId
+        self.uri = uri
+        self.decision = decision
+    }
+}
+
+public struct ReviewBatchCompleted: EventPayload, Equatable {
+    public static let eventType = "review.batch-completed"
+    public static let version = 1
+    public var batchId: String
+    public init(batchId: String) { self.batchId = batchId }
+}
+
+/// An image was flagged as sensitive. Its id is the seq of this event.
+public struct SensitiveImageAdded: EventPayload, Equatable {
+    public static let eventType = "sensitive-image.added"
+    public static let version = 1
+    public var imageId: String?
+    public var url: String?
+    public var reason: String?
+    public var flaggedBy: String?
+    public init(imageId: String? = nil, url: String? = nil, reason: String? = nil, flaggedBy: String? = nil) {
+        self.imageId = imageId
+        self.url = url
+        self.reason = reason
+        self.flaggedBy = flaggedBy
+    }
+}
+
+public struct SensitiveImageRemoved: EventPayload, Equatable {
+    public static let eventType = "sensitive-image.removed"
+    public static let version = 1
+    /// The seq of the `sensitive-image.added` event being withdrawn.
+    public var id: UInt64
+    public init(id: UInt64) { self.id = id }
+}

@@ -1,0 +1,75 @@
+import CLMDB
+import Foundation
+
+/// An LMDB environment (one directory). Opened with `MDB_NOTLS` so read transactions are not
+/// bound to threads; the single write transaction is used by one thread only (see `EventLog`).
+public final class LMDBEnvironment: @unchecked Sendable {
+    let env: OpaquePointer
+    public let path: String
+    private let dbiLock = NSLock()
+    private var dbis: [String: MDB_dbi] = [:]
+
+    public init(path: String, mapSize: Int = 1 << 36, maxDatabases: UInt32 = 64) throws(LMDBError) {
+        var e: OpaquePointer?
+        try LMDBError.check(mdb_env_create(&e), "env_create")
+        env = e!
+        self.path = path
+        do {
+            try LMDBError.check(mdb_env_set_maxdbs(env, maxDatabases), "set_maxdbs")
+            try LMDBError.check(mdb_env_set_mapsize(env, mapSize), "set_mapsize")
+            try LMDBError.check(mdb_env_set_maxreaders(env, 1024), "set_maxreaders")
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+
+            try LMDBError.check(mdb_env_open(env, path, UInt32(MDB_NOTLS | MDB_NORDAHEAD), 0o600), "env_open \(path)")
+        } catch let error as LMDBError {
+            mdb_env_close(env)
+            throw error
+        } catch {
+            mdb_env_close(env)
+            throw LMDBError(EIO, "create directory \(path): \(error)")
+        }
+    }
+
+    deinit { mdb_env_close(env) }
+
+    /// Opens (creating if needed) a named database. Handles are cached for the environment's life.
+    public func database(_ name: String, flags: Int32 = 0) throws(LMDBError) -> MDB_dbi {
+        dbiLock.lock()
+        defer { dbiLock.unlock() }
+        if let d = dbis[name] { return d }
+        let txn = try LMDBTransaction(env: self, readOnly: false)
+        var dbi: MDB_dbi = 0
+        do {
+            try LMDBError.check(mdb_dbi_open(txn.txn, name, UInt32(MDB_CREATE | flags), &dbi), "dbi_open \(name)")
+            try txn.commit()
+        } catch {
+            txn.abort()
+            throw error
+        }
+        dbis[name] = dbi
+        return dbi
+    }
+
+    public func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        let txn = try LMDBTransaction(env: self, readOnly: true)
+        defer { txn.abort() }
+        return try body(txn)
+    }
+
+    /// Runs `body` in a write transaction on the calling thread and commits it. Must not be called
+    /// while the event log's writer owns the write lock from the same thread.
+    public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {
+        let txn = try LMDBTransaction(env: self, readOnly: false)
+        do {
+            let result = try body(txn)
+            try txn.commit()
+            return result
+        } catch {
+            txn.abort()
+            throw error
+        }
+    }
+
+    /// Forces a durable flush of the environment.
+    public func sync() throws(LMDBError) { try LMDBError.check(mdb_env_sync(env, 1), "env_sync") }
+}

@@ -1,0 +1,149 @@
+import CLMDB
+
+/// One LMDB transaction. Values returned by `get` and cursors point into the map and are valid only
+/// until the transaction ends: copy them out (`getBytes`) before that.
+public final class LMDBTransaction {
+    let txn: OpaquePointer
+    public let readOnly: Bool
+    private var finished = false
+
+    init(env: LMDBEnvironment, readOnly: Bool) throws(LMDBError) {
+        var t: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(env.env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &t), "txn_begin")
+        txn = t!
+        self.readOnly = readOnly
+    }
+
+    deinit { if !finished { mdb_txn_abort(txn) } }
+
+    public func commit() throws(LMDBError) {
+        finished = true
+        try LMDBError.check(mdb_txn_commit(txn), "commit")
+    }
+
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        mdb_txn_abort(txn)
+    }
+
+    /// Calls `body` with the value stored under `key`, or nil.
+    public func get<R>(_ dbi: MDB_dbi, _ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        var k = MDB_val(), v = MDB_val()
+        let rc = key.withUnsafeBytes { kb -> Int32 in
+            k.mv_size = kb.count
+            k.mv_data = UnsafeMutableRawPointer(mutating: kb.baseAddress)
+            return mdb_get(txn, dbi, &k, &v)
+        }
+        if rc == MDB_NOTFOUND { return try body(nil) }
+        try LMDBError.check(rc, "get")
+        return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+    }
+
+    public func getBytes(_ dbi: MDB_dbi, _ key: [UInt8]) throws -> [UInt8]? {
+        try get(dbi, key) { $0.map { Array($0) } }
+    }
+
+    public func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8], append: Bool = false) throws(LMDBError) {
+        var k = MDB_val(), v = MDB_val()
+        let rc = key.withUnsafeBytes { kb in
+            value.withUnsafeBytes { vb in
+                k.mv_size = kb.count
+                k.mv_data = UnsafeMutableRawPointer(mutating: kb.baseAddress)
+                v.mv_size = vb.count
+                v.mv_data = UnsafeMutableRawPointer(mutating: vb.baseAddress ?? UnsafeRawPointer(kb.baseAddress))
+                return mdb_put(txn, dbi, &k, &v, append ? UInt32(MDB_APPEND) : 0)
+            }
+        }
+        try LMDBError.check(rc, "put")
+    }
+
+    @discardableResult
+    public func delete(_ dbi: MDB_dbi, _ key: [UInt8]) throws(LMDBError) -> Bool {
+        var k = MDB_val()
+        let rc = key.withUnsafeBytes { kb in
+            k.mv_size = kb.count
+            k.mv_data = UnsafeMutableRawPointer(mutating: kb.baseAddress)
+            return mdb_del(txn, dbi, &k, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try LMDBError.check(rc, "del")
+        return true
+    }
+
+    /// Empties a database (keeps its handle).
+    public func clear(_ dbi: MDB_dbi) throws(LMDBError) { try LMDBError.check(mdb_drop(txn, dbi, 0), "drop") }
+
+    public func count(_ dbi: MDB_dbi) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try LMDBError.check(mdb_stat(txn, dbi, &stat), "stat")
+        return stat.ms_entries
+    }
+
+    /// Iterates keys ≥ `from` (or from the first key) in order while `body` returns true.
+    /// With `reverse`, iterates keys ≤ `from` (or from the last key) downwards.
+    public func scan(
+        _ dbi: MDB_dbi, from: [UInt8]? = nil, reverse: Bool = false,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        var cursor: OpaquePointer?
+        try LMDBError.check(mdb_cursor_open(txn, dbi, &cursor), "cursor_open")
+        defer { mdb_cursor_close(cursor) }
+        var k = MDB_val(), v = MDB_val()
+        var rc: Int32
+        if let from {
+            rc = from.withUnsafeBytes { kb in
+                k.mv_size = kb.count
+                k.mv_data = UnsafeMutableRawPointer(mutating: kb.baseAddress)
+                return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+            }
+            if reverse {
+                if rc == MDB_NOTFOUND {
+                    rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST)
+                } else if rc == 0 {
+                    let exact = from.withUnsafeBytes { fb in
+                        UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size).elementsEqual(fb)
+                    }
+                    if !exact { rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV) }
+                }
+            }
+        } else {
+            rc = mdb_cursor_get(cursor, &k, &v, reverse ? MDB_LAST : MDB_FIRST)
+        }
+        while rc == 0 {
+            let key = UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size)
+            let value = UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size)
+            guard try body(key, value) else { return }
+            rc = mdb_cursor_get(cursor, &k, &v, reverse ? MDB_PREV : MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try LMDBError.check(rc, "cursor_get") }
+    }
+
+    /// The last key and value of a database, copied out.
+    public func last(_ dbi: MDB_dbi) throws -> (key: [UInt8], value: [UInt8])? {
+        var result: ([UInt8], [UInt8])? = nil
+        try scan(dbi, reverse: true) { k, v in
+            result = (Array(k), Array(v))
+            return false
+        }
+        return result
+    }
+}
+
+/// Big-endian key encodings so that LMDB's bytewise order is numeric order.
+public enum BigEndian {
+    @inline(__always)
+    public static func bytes(_ v: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: v.bigEndian) { Array($0) }
+    }
+
+    @inline(__always)
+    public static func uint64(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        guard b.count >= 8 else { return 0 }
+        var v: UInt64 = 0
+        for i in 0..<8 { v = v << 8 | UInt64(b[i]) }
+        return v
+    }
+
+    public static func uint64(_ b: [UInt8]) -> UInt64 { b.withUnsafeBytes { uint64($0) } }
+}

@@ -1,0 +1,209 @@
+import CLMDB
+import Foundation
+import LabelerCore
+import Logging
+import Synchronization
+
+/// The append-only event log in an LMDB environment: key = big-endian seq (from 1, strictly
+/// increasing), value = the DAG-CBOR envelope. One writer thread drains queued appends into one
+/// write transaction and one durable commit (group commit), then completes every caller.
+public final class EventLog: @unchecked Sendable {
+    public let env: LMDBEnvironment
+    public let eventsDB: MDB_dbi
+    public let headSignal: HeadSignal
+    public let logger: Logger
+    let observers: [any LogObserver]
+    let maxEventsPerCommit: Int
+
+    private struct Pending {
+        var events: [NewEvent]
+        var decide: AppendDecision?
+        var continuation: CheckedContinuation<[UInt64], any Error>
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var closing = false
+    private var writerDone = false
+    // Owned by the writer thread after init.
+    private var writerHead: UInt64
+    private var writerLastHash: [UInt8]
+    private let statsState = Mutex(AppendStats())
+
+    public struct AppendStats: Sendable {
+        public var commits = 0
+        public var events = 0
+        public var failedCommits = 0
+        public var largestBatch = 0
+        /// Commit batch sizes by power-of-two bucket upper bound (1, 2, 4, … 8192, +Inf as 0).
+        public var batchBuckets: [Int: Int] = [:]
+    }
+
+    public init(
+        env: LMDBEnvironment, observers: [any LogObserver] = [], maxEventsPerCommit: Int = 8192,
+        logger: Logger = Logger(label: "labeler.eventlog")
+    ) throws {
+        self.env = env
+        self.observers = observers
+        self.maxEventsPerCommit = maxEventsPerCommit
+        self.logger = logger
+        let db = try env.database("events")
+        eventsDB = db
+        let last = try env.read { try $0.last(db) }
+        if let last {
+            writerHead = BigEndian.uint64(last.key)
+            writerLastHash = SHA256.hash(last.value)
+        } else {
+            writerHead = 0
+            writerLastHash = EventEnvelope.genesisPrev
+        }
+        headSignal = HeadSignal(head: writerHead)
+        startWriter()
+    }
+
+    private func startWriter() {
+        let thread = Thread { [self] in self.writerLoop() }
+        thread.name = "eventlog-writer"
+        thread.start()
+    }
+
+    /// The last committed seq (0 for an empty log).
+    public var head: UInt64 { headSignal.current }
+    public var stats: AppendStats { statsState.withLock { $0 } }
+
+    /// Appends events atomically (all or none) and returns their seqs once they are durable.
+    @discardableResult
+    public func append(_ events: [NewEvent]) async throws -> [UInt64] {
+        try await enqueue(events, decide: nil)
+    }
+
+    @discardableResult
+    public func append(_ event: NewEvent) async throws -> UInt64 {
+        try await enqueue([event], decide: nil)[0]
+    }
+
+    /// Appends what `decide` returns after reading state inside the writer's transaction; the
+    /// decision and the append are serialised with every other append.
+    @discardableResult
+    public func append(deciding decide: @escaping AppendDecision) async throws -> [UInt64] {
+        try await enqueue([], decide: decide)
+    }
+
+    private func enqueue(_ events: [NewEvent], decide: AppendDecision?) async throws -> [UInt64] {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<[UInt64], any Error>) in
+            condition.lock()
+            if closing {
+                condition.unlock()
+                c.resume(throwing: EventLogError.closed)
+                return
+            }
+            queue.append(Pending(events: events, decide: decide, continuation: c))
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Stops accepting appends, lets the writer finish everything queued, and waits for it.
+    public func close() {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        while !writerDone { condition.wait() }
+        condition.unlock()
+        headSignal.wakeAll()
+    }
+
+    public var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closing
+    }
+
+    private func writerLoop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closing { condition.wait() }
+            if queue.isEmpty {
+                writerDone = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            var batch: [Pending] = []
+            var count = 0
+            while let first = queue.first, batch.isEmpty || count + first.events.count <= maxEventsPerCommit {
+                count += max(1, first.events.count)
+                batch.append(queue.removeFirst())
+            }
+            condition.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Pending]) {
+        var results: [Result<[UInt64], any Error>] = []
+        results.reserveCapacity(batch.count)
+        var head = writerHead
+        var lastHash = writerLastHash
+        let now = Datetime.nowMicros()
+        var appended = 0
+        do {
+            let txn = try LMDBTransaction(env: env, readOnly: false)
+            do {
+                for pending in batch {
+                    var events = pending.events
+                    if let decide = pending.decide {
+                        do { events = try decide(txn) } catch {
+                            results.append(.failure(EventLogError.rejected(error)))
+                            continue
+                        }
+                    }
+                    var seqs: [UInt64] = []
+                    seqs.reserveCapacity(events.count)
+                    for e in events {
+                        head += 1
+                        let envelope = EventEnvelope(
+                            seq: head, recordedAt: now, type: e.type, v: e.v, actor: e.actor.value, payload: e.payload,
+                            prev: lastHash)
+                        let bytes = envelope.encoded()
+                        try txn.put(eventsDB, BigEndian.bytes(head), bytes, append: true)
+                        lastHash = SHA256.hash(bytes)
+                        if !observers.isEmpty {
+                            let stored = StoredEvent(envelope: envelope, bytes: bytes)
+                            let decoded = try LabelerEvent.decode(envelope)
+                            for o in observers { try o.apply(stored, decoded, in: txn) }
+                        }
+                        seqs.append(head)
+                    }
+                    appended += events.count
+                    results.append(.success(seqs))
+                }
+                try txn.commit()
+            } catch {
+                txn.abort()
+                throw error
+            }
+        } catch {
+            let failure: EventLogError =
+                if let e = error as? LMDBError { .storage(e) } else if let e = error as? EventLogError { e } else {
+                    .rejected(error)
+                }
+            logger.error("append batch failed", metadata: ["error": "\(failure)", "batch.requests": "\(batch.count)"])
+            statsState.withLock { $0.failedCommits += 1 }
+            for p in batch { p.continuation.resume(throwing: failure) }
+            return
+        }
+        writerHead = head
+        writerLastHash = lastHash
+        statsState.withLock { s in
+            s.commits += 1
+            s.events += appended
+            s.largestBatch = max(s.largestBatch, appended)
+            var bucket = 1
+            while bucket < appended && bucket < 8192 { bucket *= 2 }
+            s.batchBuckets[appended > 8192 ? 0 : bucket, default: 0] += 1
+        }
+        headSignal.publish(head)
+        for (p, r) in zip(batch, results) { p.continuation.resume(with: r) }
+    }
+}

@@ -1,0 +1,25 @@
+/// Failures of the event log, as callers see them.
+public enum EventLogError: Error, Sendable, CustomStringConvertible {
+    /// Storage failed (disk full, I/O error); nothing of the failed batch was written.
+    case storage(LMDBError)
+    /// A stored event could not be decoded.
+    case corruptEvent(UInt64, String)
+    /// The log is closed (shutting down).
+    case closed
+    /// A command's precondition refused the batch; nothing was written.
+    case rejected(any Error & Sendable)
+
+    public var description: String {
+        switch self {
+        case .storage(let e): "storage failure: \(e)"
+        case .corruptEvent(let seq, let why): "event \(seq) is corrupt: \(why)"
+        case .closed: "the event log is closed"
+        case .rejected(let e): "\(e)"
+        }
+    }
+
+    public var isOutOfSpace: Bool {
+        if case .storage(let e) = self { return e.isOutOfSpace }
+        return false
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import LabelerCore
+import Testing
+
+@testable import EventLog
+
+struct EventLogTests {
+    static func sampleEvent(_ i: Int) -> NewEvent {
+        TrackContextAttached(uri: "at://did:plc:abc/fm.plyr.track/\(i)", trackId: Int64(i), trackTitle: "t\(i)")
+            .event(actor: .system)
+    }
+
+    @Test func appendsGetSeqsFromOneAndReadBack() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        #expect(log.head == 0)
+        let seqs = try await log.append([Self.sampleEvent(1), Self.sampleEvent(2)])
+        #expect(seqs == [1, 2])
+        #expect(try await log.append(Self.sampleEvent(3)) == 3)
+        #expect(log.head == 3)
+        let events = try log.read(from: 1, limit: 10)
+        #expect(events.map(\.seq) == [1, 2, 3])
+        #expect(events[0].envelope.prev == EventEnvelope.genesisPrev)
+        #expect(events[1].envelope.prev == events[0].hash)
+        guard case .trackContextAttached(let c) = try events[2].envelope.decodeEvent() else {
+            Issue.record("wrong event type")
+            return
+        }
+        #expect(c.trackId == 3 && c.trackTitle == "t3")
+        #expect(try log.checkChain() == 3)
+    }
+
+    @Test func concurrentAppendersGetDistinctIncreasingSeqsInFewCommits() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        let tasks = 64, perTask = 50
+        let all = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for t in 0..<tasks {
+                group.addTask {
+                    var seqs: [UInt64] = []
+                    for i in 0..<perTask { seqs.append(try await log.append(Self.sampleEvent(t * 1000 + i))) }
+                    #expect(seqs == seqs.sorted() && Set(seqs).count == seqs.count)
+                    return seqs
+                }
+            }
+            var all: [UInt64] = []
+            for try await s in group { all += s }
+            return all
+        }
+        let total = tasks * perTask
+        #expect(all.count == total)
+        #expect(Set(all) == Set(1...UInt64(total)))
+        let stats = log.stats
+        #expect(stats.events == total)
+        // Group commit: far fewer durable commits than events.
+        #expect(stats.commits * 4 < total, "commits \(stats.commits) for \(total) events")
+        #expect(try log.checkChain() == UInt64(total))
+    }
+
+    @Test func reopeningContinuesTheChain() async throws {
+        let dir = TempDir()
+        do {
+            let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+            try await log.append([Self.sampleEvent(1), Self.sampleEvent(2)])
+            log.close()
+        }
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        #expect(log.head == 2)
+        #expect(try await log.append(Self.sampleEvent(3)) == 3)
+        #expect(try log.checkChain() == 3)
+    }
+
+    @Test func aRejectedDecisionWritesNothingAndOthersProceed() async throws {
+        struct No: Error {}
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        async let a = log.append(Self.sampleEvent(1))
+        async let b: Result<[UInt64], any Error> = { () async -> Result<[UInt64], any Error> in
+            do { return .success(try await log.append(deciding: { _ in throw No() })) } catch { return .failure(error) }
+        }()
+        let first = try await a
+        #expect(first == 1)
+        let second = await b
+        guard case .failure(let e) = second, case EventLogError.rejected = e else {
+            Issue.record("expected a rejection, got \(second)")
+            return
+        }
+        #expect(log.head == 1)
+    }
+
+    @Test func closedLogRefusesAppends() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        log.close()
+        await #expect(throws: EventLogError.self) { try await log.append(Self.sampleEvent(1)) }
+    }
+
+    @Test func headSignalWakesWaitersWithoutPolling() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        async let woke = log.headSignal.wait(forHeadAbove: 0)
+        try await Task.sleep(for: .milliseconds(50))
+        try await log.append(Self.sampleEvent(1))
+        #expect(await woke == 1)
+        // Cancellation returns promptly.
+        let t = Task { await log.headSignal.wait(forHeadAbove: 100) }
+        t.cancel()
+        #expect(await t.value == 1)
+    }
+
+    @Test func unknownTypesAndNewerVersionsAreKeptAndSkipped() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        try await log.append(NewEvent(type: "future.thing", v: 1, actor: .system, payload: ["x": 1]))
+        try await log.append(NewEvent(type: LabelApplied.eventType, v: 99, actor: .system, payload: ["x": 1]))
+        let events = try log.read(from: 1, limit: 10)
+        #expect(try events[0].envelope.decodeEvent() == .unknown(type: "future.thing", v: 1))
+        #expect(try events[1].envelope.decodeEvent() == .unknown(type: LabelApplied.eventType, v: 99))
+    }
+
+    @Test func olderScanShapeIsReadThroughItsUpcaster() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        let v1: CBOR = [
+            "uri": "at://did:plc:abc/fm.plyr.track/1", "audio_url": "https://cdn.example/a.mp3", "is_flagged": true,
+            "highest_score": 91,
+            "matches": [["artist": "A", "title": "T", "score": 91, "offset_ms": 12000, "album": .null]],
+        ]
+        let seq = try await log.append(NewEvent(type: ScanRecorded.eventType, v: 1, actor: .scanner, payload: v1))
+        guard case .scanRecorded(let scan) = try log.event(at: seq)!.envelope.decodeEvent() else {
+            Issue.record("not a scan")
+            return
+        }
+        #expect(scan.status == .ok && scan.provider == "audd" && scan.isFlagged && scan.highestScore == 91)
+        #expect(scan.scanId == "v1-\(seq)" && scan.audioURL == "https://cdn.example/a.mp3")
+        #expect(scan.matches == [ScanMatch(artist: "A", title: "T", offsetMs: 12000, score: 91)])
+    }
+}
