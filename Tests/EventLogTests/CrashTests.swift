@@ -36,7 +36,7 @@ struct CrashTests {
         defer { log.close() }
         let head = log.head
         #expect(acknowledged.max()! <= head)
-        #expect(try log.checkChain() == head)  // 1...head, no gap, chain intact
+        #expect(try log.reader.checkChain() == head)  // 1...head, no gap, chain intact
         let seqs = try log.readRaw(from: 1, limit: Int(head) + 10).map(\.0)
         #expect(seqs == Array(1...head))
         #expect(acknowledged.isSubset(of: Set(seqs)))

@@ -28,7 +28,7 @@ struct EventLogTests {
             return
         }
         #expect(c.trackId == 3 && c.trackTitle == "t3")
-        #expect(try log.checkChain() == 3)
+        #expect(try log.reader.checkChain() == 3)
     }
 
     @Test func concurrentAppendersGetDistinctIncreasingSeqsInFewCommits() async throws {
@@ -56,7 +56,7 @@ struct EventLogTests {
         #expect(stats.events == total)
         // Group commit: far fewer durable commits than events.
         #expect(stats.commits * 4 < total, "commits \(stats.commits) for \(total) events")
-        #expect(try log.checkChain() == UInt64(total))
+        #expect(try log.reader.checkChain() == UInt64(total))
     }
 
     @Test func reopeningContinuesTheChain() async throws {
@@ -70,7 +70,7 @@ struct EventLogTests {
         defer { log.close() }
         #expect(log.head == 2)
         #expect(try await log.append(Self.sampleEvent(3)) == 3)
-        #expect(try log.checkChain() == 3)
+        #expect(try log.reader.checkChain() == 3)
     }
 
     @Test func aRejectedDecisionWritesNothingAndOthersProceed() async throws {

@@ -48,7 +48,7 @@ public struct ChainCheck: Sendable {
     }
 }
 
-extension EventLog {
+extension EventLogReader {
     /// Checks the whole chain from seq 1; returns the number of events checked.
     @discardableResult
     public func checkChain(pageSize: Int = 10_000) throws -> UInt64 {

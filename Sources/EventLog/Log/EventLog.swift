@@ -39,10 +39,13 @@ public final class EventLog: @unchecked Sendable {
         public var batchBuckets: [Int: Int] = [:]
     }
 
+    private let lockFD: Int32
+
     public init(
         env: LMDBEnvironment, observers: [any LogObserver] = [], maxEventsPerCommit: Int = 8192,
         logger: Logger = Logger(label: "labeler.eventlog")
     ) throws {
+        lockFD = try Self.takeWriterLock(env.path)
         self.env = env
         self.observers = observers
         self.maxEventsPerCommit = maxEventsPerCommit
@@ -60,6 +63,24 @@ public final class EventLog: @unchecked Sendable {
         headSignal = HeadSignal(head: writerHead)
         startWriter()
     }
+
+    /// One writing process per data directory: its in-memory head must be the truth.
+    private static func takeWriterLock(_ dir: String) throws -> Int32 {
+        let path = dir + "/writer.lock"
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EventLogError.storage(LMDBError(errno, "open \(path)")) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            Foundation.close(fd)
+            throw EventLogError.locked(dir, holder ?? "")
+        }
+        ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        return fd
+    }
+
+    deinit { Foundation.close(lockFD) }
 
     private func startWriter() {
         let thread = Thread { [self] in self.writerLoop() }
@@ -106,6 +127,10 @@ public final class EventLog: @unchecked Sendable {
     /// Stops accepting appends, lets the writer finish everything queued, and waits for it.
     public func close() {
         condition.lock()
+        if writerDone {
+            condition.unlock()
+            return
+        }
         closing = true
         condition.broadcast()
         while !writerDone { condition.wait() }
@@ -178,6 +203,7 @@ public final class EventLog: @unchecked Sendable {
                     appended += events.count
                     results.append(.success(seqs))
                 }
+                if head != writerHead { for o in observers { try o.willCommit(head: head, in: txn) } }
                 try txn.commit()
             } catch {
                 txn.abort()

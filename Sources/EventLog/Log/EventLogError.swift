@@ -8,6 +8,8 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible {
     case closed
     /// A command's precondition refused the batch; nothing was written.
     case rejected(any Error & Sendable)
+    /// Another process is writing to this data directory.
+    case locked(String, String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible {
         case .corruptEvent(let seq, let why): "event \(seq) is corrupt: \(why)"
         case .closed: "the event log is closed"
         case .rejected(let e): "\(e)"
+        case .locked(let dir, let pid):
+            "another labeler process\(pid.isEmpty ? "" : " (pid \(pid))") is writing to \(dir); stop it first"
         }
     }
 

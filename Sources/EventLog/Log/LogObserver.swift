@@ -3,6 +3,8 @@
 /// if it throws, the whole group is rolled back and its callers get the error.
 public protocol LogObserver: AnyObject, Sendable {
     func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws
+    /// Called once per group commit, after the last `apply` and before the commit.
+    func willCommit(head: UInt64, in txn: LMDBTransaction) throws
 }
 
 /// Reads a command's current state inside the writer's transaction and returns the events to
