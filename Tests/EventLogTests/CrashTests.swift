@@ -1,4 +1,5 @@
 import Foundation
+import LabelerTestSupport
 import Testing
 
 @testable import EventLog

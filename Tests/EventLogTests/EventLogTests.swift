@@ -1,4 +1,5 @@
 import Foundation
+import LabelerTestSupport
 import LabelerCore
 import Testing
 

@@ -100,3 +100,23 @@ struct VectorTests {
         #expect(throws: CBORError.self) { try Frame.parse(Frame.labelsHeader) }
     }
 }
+
+struct CBORCodableTests {
+    struct Sample: Codable, Equatable {
+        var bytes: [UInt8]
+        var empty: [String]
+        var emptyBytes: [UInt8]
+        var n: Int
+        var neg: Int
+        var opt: String?
+    }
+
+    @Test func codableRoundTripKeepsBytesAndEmptyArraysApart() throws {
+        let s = Sample(bytes: [1, 2], empty: [], emptyBytes: [], n: 300, neg: -5, opt: nil)
+        let v = try CBOREncoder().encodeValue(s)
+        #expect(v["empty"] == .array([]))
+        #expect(v["emptyBytes"] == .bytes([]))
+        #expect(v["opt"] == nil)
+        #expect(try CBORDecoder().decode(Sample.self, from: v.encoded()) == s)
+    }
+}

@@ -45,8 +45,12 @@ struct EncoderImpl: Encoder {
 
     static func box(_ value: some Encodable, path: [any CodingKey]) throws -> Node {
         let n = Node()
+        // Match on the static type: an empty array of anything casts to [UInt8].
+        if type(of: value) == [UInt8].self {
+            n.value = .bytes(value as! [UInt8])
+            return n
+        }
         switch value {
-        case let b as [UInt8]: n.value = .bytes(b)
         case let d as Data: n.value = .bytes([UInt8](d))
         case let c as CBOR: n.value = c
         case let l as Label: n.value = l.cbor

@@ -1,9 +1,9 @@
 import Foundation
 
 /// A fresh temporary directory, removed when the value is released.
-final class TempDir: @unchecked Sendable {
-    let path: String
-    init() {
+public final class TempDir: @unchecked Sendable {
+    public let path: String
+    public init() {
         path = NSTemporaryDirectory() + "labeler-test-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
@@ -11,7 +11,7 @@ final class TempDir: @unchecked Sendable {
 }
 
 /// The package's build products directory (where `labeler` is), found from this test binary.
-func productsDirectory() -> URL {
+public func productsDirectory() -> URL {
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     while url.path != "/" {
         url.deleteLastPathComponent()

@@ -1,0 +1,72 @@
+import EventLog
+import Foundation
+import LabelerCore
+import Logging
+
+/// The data directory opened for use: the LMDB environment, every read model, and (unless
+/// opened read-only) the event log's single writer with the models as its observers.
+public final class ModerationStore: Sendable {
+    public let env: LMDBEnvironment
+    public let reader: EventLogReader
+    public let projections: ProjectionSet
+    /// Nil when opened read-only (another process may be the writer).
+    public let log: EventLog?
+
+    public let keys: SigningKeysProjection
+    public let labels: CurrentLabelsProjection
+    public let stream: LabelStreamProjection
+    public let flags: CopyrightFlagsProjection
+    public let batches: ReviewBatchesProjection
+    public let images: SensitiveImagesProjection
+    public let audit: AuditProjection
+
+    /// Every read model, in apply order.
+    public static func makeProjections(env: LMDBEnvironment) throws -> [any Projection] {
+        [
+            try SigningKeysProjection(env: env), try CurrentLabelsProjection(env: env),
+            try LabelStreamProjection(env: env), try CopyrightFlagsProjection(env: env),
+            try ReviewBatchesProjection(env: env), try SensitiveImagesProjection(env: env),
+            try AuditProjection(env: env),
+        ]
+    }
+
+    /// Opens `path` (creating it), brings every read model up to the log's head (rebuilding any
+    /// whose schema version changed), then starts the writer unless `readOnly`.
+    public init(
+        path: String, readOnly: Bool = false, mapSize: Int = 1 << 36, logger: Logger = Logger(label: "labeler.store"),
+        progress: ((String, UInt64, UInt64) -> Void)? = nil
+    ) throws {
+        env = try LMDBEnvironment(path: path, mapSize: mapSize)
+        reader = try EventLogReader(env: env)
+        let all = try Self.makeProjections(env: env)
+        projections = try ProjectionSet(env: env, projections: all, logger: logger)
+        keys = all[0] as! SigningKeysProjection
+        labels = all[1] as! CurrentLabelsProjection
+        stream = all[2] as! LabelStreamProjection
+        flags = all[3] as! CopyrightFlagsProjection
+        batches = all[4] as! ReviewBatchesProjection
+        images = all[5] as! SensitiveImagesProjection
+        audit = all[6] as! AuditProjection
+        if readOnly {
+            log = nil
+        } else {
+            // Take the writer lock first, so no other process appends while the models catch up.
+            let log = try EventLog(env: env, observers: [projections], logger: logger)
+            do { try projections.catchUp(reader: reader, progress: progress) } catch {
+                log.close()
+                throw error
+            }
+            self.log = log
+        }
+    }
+
+    /// The writer, or a clear error when opened read-only.
+    public func writer() throws -> EventLog {
+        guard let log else { throw EventLogError.closed }
+        return log
+    }
+
+    public func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T { try env.read(body) }
+
+    public func close() { log?.close() }
+}

@@ -1,0 +1,51 @@
+import EventLog
+import LabelerCore
+
+/// A read model derived from the log. `apply` is a pure function of the event and the model's
+/// own tables; it runs inside the writer's transaction, so a projection is never behind or ahead
+/// of the log. Bump `version` when the stored shape changes: the model is then rebuilt.
+public protocol Projection: AnyObject, Sendable {
+    static var name: String { get }
+    static var version: Int { get }
+    /// Its LMDB databases, all of which a rebuild clears.
+    var databases: [MDB_dbi_t] { get }
+    func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws
+}
+
+extension Projection {
+    public var name: String { Self.name }
+    public var version: Int { Self.version }
+}
+
+/// Key encodings shared by the read models. Text parts are joined by 0x00, which no valid URI,
+/// DID or label value contains, so prefix scans cannot run into a neighbour.
+enum Key {
+    static func join(_ parts: String...) -> [UInt8] {
+        var out: [UInt8] = []
+        for (i, p) in parts.enumerated() {
+            if i > 0 { out.append(0) }
+            out.append(contentsOf: p.utf8)
+        }
+        return out
+    }
+
+    static func withSeq(_ prefix: [UInt8], _ seq: UInt64) -> [UInt8] { prefix + [0] + BigEndian.bytes(seq) }
+
+    static func seqSuffix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        BigEndian.uint64(UnsafeRawBufferPointer(rebasing: key[(key.count - 8)...]))
+    }
+}
+
+/// Codable records stored as DAG-CBOR in projection tables.
+enum Record {
+    static func encode(_ value: some Encodable) throws -> [UInt8] { try CBOREncoder().encode(value) }
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) throws -> T {
+        try CBORDecoder().decode(type, from: Array(bytes))
+    }
+    static func get<T: Decodable>(_ type: T.Type, _ txn: LMDBTransaction, _ db: MDB_dbi_t, _ key: [UInt8]) throws -> T? {
+        try txn.get(db, key) { try $0.map { try decode(type, $0) } }
+    }
+    static func put(_ value: some Encodable, _ txn: LMDBTransaction, _ db: MDB_dbi_t, _ key: [UInt8]) throws {
+        try txn.put(db, key, try encode(value))
+    }
+}

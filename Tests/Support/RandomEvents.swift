@@ -1,0 +1,103 @@
+import EventLog
+import Foundation
+import LabelerCore
+
+/// A seeded generator of plausible moderation histories covering every event kind, for
+/// property-style tests (incremental apply vs rebuild, verify, export/import).
+public struct RandomEvents {
+    public var rng: SeededRandom
+    public var keys: [SigningKey]
+    public var did: String
+    var keyIndex = 0
+    var batches: [(String, [String])] = []
+    var images: [UInt64] = []
+    public let uris: [String]
+
+    public init(seed: UInt64, subjects: Int = 40) {
+        rng = SeededRandom(seed: seed)
+        keys = [SigningKey.generate(), SigningKey.generate(), SigningKey.generate()]
+        did = "did:web:labeler.example.com"
+        uris = (0..<subjects).map { "at://did:plc:artist\($0 % 7)/fm.plyr.track/3k\($0)" } + ["did:plc:account1"]
+    }
+
+    public var currentKey: SigningKey { keys[keyIndex] }
+
+    public func identity() -> NewEvent {
+        LabelerIdentified(did: did, signingKey: keys[0].publicKey.didKey).event(actor: .system)
+    }
+
+    mutating func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
+    mutating func chance(_ p: Double) -> Bool { Double(rng.next() % 10_000) / 10_000 < p }
+
+    public mutating func label(uri: String? = nil, val: String? = nil, neg: Bool = false) -> NewEvent {
+        let u = uri ?? pick(uris)
+        let v = val ?? pick(["copyright-violation", "copyright-violation", "spam", "!warn"])
+        let cid: String? = chance(0.2) ? "bafyreiham727jj3i4dqipf4vhtbhq4vgdxbpdqxj6vlppeatvnlekheg6u" : nil
+        let l = Label(
+            src: did, uri: u, cid: cid, val: v, neg: neg ? true : nil, cts: Datetime.format(micros: 1_700_000_000_000_000 + Int64(rng.next() % 1_000_000_000)),
+            exp: chance(0.1) ? "2030-01-01T00:00:00.000Z" : nil
+        ).signed(with: currentKey)
+        return LabelApplied(label: l).event(actor: .admin())
+    }
+
+    /// One random event of any kind (the caller appends it; `noteAppended` learns image ids).
+    public mutating func next() -> NewEvent {
+        switch rng.next() % 14 {
+        case 0, 1, 2, 3: return label()
+        case 4: return label(neg: true)
+        case 5:
+            return TrackContextAttached(
+                uri: pick(uris), trackId: chance(0.5) ? Int64(rng.next() % 1000) : nil,
+                trackTitle: chance(0.7) ? "Song <\(rng.next() % 100)>" : nil, artistHandle: chance(0.5) ? "artist.bsky.social" : nil,
+                highestScore: chance(0.5) ? Int(rng.next() % 101) : nil,
+                matches: chance(0.3) ? [ContextMatch(title: "T", artist: "A", score: 90)] : nil
+            ).event(actor: .scanner)
+        case 6:
+            return FlagResolved(uri: pick(uris), val: "copyright-violation", reason: pick(ResolutionReason.allCases), notes: chance(0.5) ? "n" : nil)
+                .event(actor: .admin("alice"))
+        case 7:
+            let id = "b\(rng.next() % 1_000_000)"
+            let us = (0..<Int(1 + rng.next() % 4)).map { _ in pick(uris) }
+            batches.append((id, us))
+            return ReviewBatchCreated(batchId: id, uris: us, createdBy: "alice").event(actor: .admin())
+        case 8:
+            guard let (id, us) = batches.isEmpty ? nil : pick(batches) else { return label() }
+            return ReviewDecisionRecorded(batchId: id, uri: pick(us), decision: pick(ReviewDecision.allCases)).event(actor: .admin())
+        case 9:
+            guard let (id, _) = batches.isEmpty ? nil : pick(batches) else { return label() }
+            return ReviewBatchCompleted(batchId: id).event(actor: .admin())
+        case 10:
+            return SensitiveImageAdded(imageId: "img\(rng.next() % 50)", url: chance(0.5) ? "https://cdn.example/i.png" : nil, reason: "nsfw", flaggedBy: "claude-auto")
+                .event(actor: .admin())
+        case 11:
+            return SensitiveImageRemoved(id: rng.next() % 400 + 1).event(actor: .admin())
+        case 12:
+            let failed = chance(0.3)
+            return ScanRecorded(
+                scanId: "s\(rng.next())", uri: pick(uris), audioURL: "https://cdn.example/a.mp3", status: failed ? .failed : .ok,
+                error: failed ? "AuDD unreachable" : nil, matches: failed ? [] : [ScanMatch(artist: "A", title: "T", score: 80)],
+                isFlagged: !failed && chance(0.5), highestScore: 80, estimatedRequests: 20
+            ).event(actor: .scanner)
+        default:
+            if chance(0.15) && keyIndex + 1 < keys.count {
+                keyIndex += 1
+                return SigningKeyRotated(signingKey: keys[keyIndex].publicKey.didKey, previousKey: keys[keyIndex - 1].publicKey.didKey)
+                    .event(actor: .system)
+            }
+            return label()
+        }
+    }
+}
+
+/// SplitMix64: small, fast, reproducible.
+public struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
