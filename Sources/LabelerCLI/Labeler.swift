@@ -5,7 +5,7 @@ struct Labeler: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labeler",
         abstract: "An event-sourced ATProto labeler: every moderation fact is an event in an LMDB log.",
-        subcommands: [DebugCommand.self]
+        subcommands: [ReplayCommand.self, DebugCommand.self]
     )
 }
 

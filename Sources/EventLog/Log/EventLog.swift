@@ -80,7 +80,17 @@ public final class EventLog: @unchecked Sendable {
         return fd
     }
 
-    deinit { Foundation.close(lockFD) }
+    deinit { releaseWriterLock() }
+
+    private let lockReleased = Mutex(false)
+
+    private func releaseWriterLock() {
+        let release = lockReleased.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        if release { Foundation.close(lockFD) }
+    }
 
     private func startWriter() {
         let thread = Thread { [self] in self.writerLoop() }
@@ -135,6 +145,7 @@ public final class EventLog: @unchecked Sendable {
         condition.broadcast()
         while !writerDone { condition.wait() }
         condition.unlock()
+        releaseWriterLock()
         headSignal.wakeAll()
     }
 

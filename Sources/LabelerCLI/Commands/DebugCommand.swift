@@ -7,7 +7,7 @@ import LabelerCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Test and benchmark helpers.", shouldDisplay: false,
-        subcommands: [AppendLoad.self])
+        subcommands: [AppendLoad.self, Generate.self])
 
     /// Appends events from many tasks until killed, printing `ack <seq>` for every durable append
     /// (the crash test kills it with SIGKILL and checks that every printed seq survived).
@@ -37,6 +37,62 @@ struct DebugCommand: AsyncParsableCommand {
                 try await group.waitForAll()
             }
             log.close()
+        }
+    }
+}
+
+extension DebugCommand {
+    /// Writes a synthetic log (identity + label events over many subjects, some negations and
+    /// context) for benchmarks of rebuild, verify, queries and streams.
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "generate")
+        @OptionGroup var data: DataDirOption
+        @Option var events = 100_000
+        @Option(help: "Hex secp256k1 key to sign with (default: a new one, written to signing-key).") var keyHex: String?
+        @Option var did = "did:web:labeler.example.com"
+
+        func run() async throws {
+            let key = try keyHex.map { try SigningKey(hex: $0) } ?? SigningKey.generate()
+            let log = try EventLog(env: LMDBEnvironment(path: data.dataDir))
+            defer { log.close() }
+            guard log.head == 0 else { throw ValidationError("\(data.dataDir) is not empty") }
+            try await log.append(LabelerIdentified(did: did, signingKey: key.publicKey.didKey).event(actor: .system))
+            let cts = Datetime.now()
+            var n = 1
+            let start = Date()
+            while n < events {
+                let count = min(2000, events - n)
+                let base = n
+                // Sign in parallel, append as one batch.
+                let batch: [NewEvent] = await withTaskGroup(of: [NewEvent].self) { group in
+                    let workers = 4
+                    for w in 0..<workers {
+                        group.addTask {
+                            var out: [NewEvent] = []
+                            var i = w
+                            while i < count {
+                                let k = base + i
+                                let subject = "at://did:plc:artist\(k % 5000)/fm.plyr.track/3k\(k)"
+                                if k % 10 == 7 {
+                                    out.append(TrackContextAttached(uri: subject, trackId: Int64(k), trackTitle: "Track \(k)").event(actor: .scanner))
+                                } else {
+                                    let l = Label(src: did, uri: k % 20 == 3 ? "at://did:plc:artist\((k - 3) % 5000)/fm.plyr.track/3k\(k - 3)" : subject,
+                                                  val: k % 3 == 0 ? "spam" : "copyright-violation", neg: k % 20 == 3 ? true : nil, cts: cts)
+                                    out.append(LabelApplied(label: l.signed(with: key)).event(actor: .admin()))
+                                }
+                                i += workers
+                            }
+                            return out
+                        }
+                    }
+                    var all: [NewEvent] = []
+                    for await part in group { all += part }
+                    return all
+                }
+                try await log.append(batch)
+                n += count
+            }
+            print("generated \(n) events in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; head \(log.head)")
         }
     }
 }

@@ -39,6 +39,11 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
         try Record.put(meta, txn, metaDB, Array(p.name.utf8))
     }
 
+    /// The last seq a model applied (as stored with it), or nil if never built.
+    public func checkpoint(of p: any Projection, _ txn: LMDBTransaction) throws -> UInt64? {
+        try meta(p, txn)?.checkpoint
+    }
+
     public func projection(named name: String) -> (any Projection)? { projections.first { $0.name == name } }
 
     /// Brings every model up to the log's head before the writer accepts appends: a model whose
@@ -107,7 +112,11 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     /// SHA-256 over every key and value of a model's tables, in order: two models with the same
     /// digest hold the same contents.
     public func digest(_ p: any Projection) throws -> [UInt8] {
-        try env.read { txn in
+        try env.read { txn in try Self.digest(p, txn) }
+    }
+
+    public static func digest(_ p: any Projection, _ txn: LMDBTransaction) throws -> [UInt8] {
+        do {
             var all: [UInt8] = []
             var chunk: [UInt8] = []
             for db in p.databases {

@@ -1,0 +1,151 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import LabelerCore
+import Projections
+import Replay
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay", abstract: "Rebuild, audit and reconstruct from the event log.",
+        subcommands: [RebuildCmd.self, HistoryCmd.self, StateCmd.self, VerifyCmd.self, ExportCmd.self, ImportCmd.self])
+}
+
+func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+func writeJSON(_ obj: Any) throws {
+    var d = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+    d.append(0x0a)
+    FileHandle.standardOutput.write(d)
+}
+
+struct RebuildCmd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild",
+        abstract: "Drop read models and rebuild them from seq 1 (safe while the server runs: switched in one transaction).")
+    @OptionGroup var data: DataDirOption
+    @Option(help: "Rebuild only this projection (repeatable). Default: all.") var projection: [String] = []
+
+    func run() throws {
+        let bar = ProgressBar()
+        let r = try Rebuild.run(dataDir: data.dataDir, names: projection, progress: bar.update)
+        bar.finish()
+        print("rebuilt \(r.projections.joined(separator: ", ")) from \(r.events) events in \(String(format: "%.2f", r.seconds)) s (\(Int(r.eventsPerSecond)) events/s)")
+    }
+}
+
+struct HistoryCmd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "A subject's whole moderation story, in order.")
+    @OptionGroup var data: DataDirOption
+    @Argument(help: "An AT-URI or DID.") var uri: String
+    @Flag(help: "JSON for machines.") var json = false
+
+    func run() throws {
+        let store = try ModerationStore(path: data.dataDir, readOnly: true)
+        let entries = try History.entries(store: store, subject: uri)
+        if json {
+            try writeJSON(["subject": uri, "events": entries.map(\.jsonObject)])
+            return
+        }
+        if entries.isEmpty {
+            print("no events concern \(uri)")
+            return
+        }
+        print("history of \(uri) — \(entries.count) event(s)")
+        for e in entries {
+            print(String(format: "%8llu  %@  %-14@  %@", e.seq, e.at, e.actor, e.summary))
+        }
+    }
+}
+
+struct StateCmd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "The labels in force at a seq or an instant.")
+    @OptionGroup var data: DataDirOption
+    @Option(name: .customLong("at-seq"), help: "Include events up to and including this seq.") var atSeq: UInt64?
+    @Option(name: .customLong("at-time"), help: "An RFC 3339 datetime, e.g. 2026-11-01T00:00:00Z.") var atTime: String?
+    @Flag(help: "JSON for machines.") var json = false
+
+    func validate() throws {
+        guard (atSeq == nil) != (atTime == nil) else { throw ValidationError("give exactly one of --at-seq or --at-time") }
+        if let atTime, Datetime.parse(atTime) == nil { throw ValidationError("--at-time is not an RFC 3339 datetime: \(atTime)") }
+    }
+
+    func run() throws {
+        let env = try LMDBEnvironment(path: data.dataDir)
+        let point: StateAt.Point = if let atSeq { .seq(atSeq) } else { .time(Datetime.parse(atTime!)!) }
+        let r = try StateAt.compute(reader: EventLogReader(env: env), at: point)
+        if json {
+            try writeJSON([
+                "seq": r.seq, "negated": r.negated, "expired": r.expired,
+                "labels": try r.labels.map { ["seq": $0.seq, "label": try JSONSerialization.jsonObject(with: Data($0.label.jsonString.utf8))] },
+            ])
+            return
+        }
+        print("labels in force after seq \(r.seq): \(r.labels.count) (\(r.negated) negated, \(r.expired) expired keys not shown)")
+        for (seq, l) in r.labels {
+            print(String(format: "%8llu  %@  %@%@", seq, l.val, l.uri, l.cid.map { " (cid \($0))" } ?? ""))
+        }
+    }
+}
+
+struct VerifyCmd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the hash chain, contiguous seqs, every label signature against the key of its time, and that every read model equals a fresh rebuild.")
+    @OptionGroup var data: DataDirOption
+    @Flag(help: "Skip the projection comparison.") var skipProjections = false
+
+    func run() throws {
+        let bar = ProgressBar()
+        let r = try Verify.run(dataDir: data.dataDir, checkProjections: !skipProjections, progress: bar.update)
+        bar.finish()
+        if let f = r.fault {
+            print("FAULT at seq \(f.seq): \(f.reason)")
+            throw ExitCode(1)
+        }
+        print("chain ok: \(r.events) events, \(r.labels) label signatures verified against \(r.keys) key(s) in \(String(format: "%.2f", r.chainSeconds)) s (\(Int(r.labelsPerSecond)) labels/s)")
+        if !skipProjections {
+            if r.projectionMismatches.isEmpty {
+                print("projections ok: every read model equals a fresh rebuild (\(String(format: "%.2f", r.projectionSeconds)) s)")
+            } else {
+                print("FAULT: projections differ from a fresh rebuild: \(r.projectionMismatches.joined(separator: ", "))")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct ExportCmd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Events as JSON lines on standard output.")
+    @OptionGroup var data: DataDirOption
+    @Option var from: UInt64 = 1
+    @Option var to: UInt64?
+
+    func run() throws {
+        let env = try LMDBEnvironment(path: data.dataDir)
+        let out = FileHandle.standardOutput
+        var buffer = Data()
+        let n = try Export.run(reader: EventLogReader(env: env), from: from, to: to) { line in
+            buffer.append(line)
+            if buffer.count > 1 << 20 {
+                out.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        out.write(buffer)
+        printErr("exported \(n) events")
+    }
+}
+
+struct ImportCmd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Restore an export (a file or -) into an empty data directory.")
+    @OptionGroup var data: DataDirOption
+    @Argument(help: "The JSON-lines file, or - for standard input.") var file: String
+
+    func run() throws {
+        let content: Data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        let text = String(decoding: content, as: UTF8.self)
+        let n = try Import.run(dataDir: data.dataDir, lines: text.split(separator: "\n", omittingEmptySubsequences: true))
+        print("imported \(n) events into \(data.dataDir); run `labeler replay verify --data-dir \(data.dataDir)` to audit it")
+    }
+}

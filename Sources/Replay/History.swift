@@ -1,0 +1,65 @@
+import EventLog
+import Foundation
+import LabelerCore
+import Projections
+
+/// `labeler replay history URI`: a subject's whole moderation story in log order.
+public struct HistoryEntry: Sendable {
+    public let seq: UInt64
+    public let at: String
+    public let actor: String
+    public let type: String
+    public let summary: String
+    public let payload: CBOR
+
+    public var jsonObject: [String: Any] {
+        ["seq": seq, "at": at, "actor": actor, "type": type, "summary": summary, "payload": payload.jsonObject]
+    }
+}
+
+public enum History {
+    public static func entries(store: ModerationStore, subject: String) throws -> [HistoryEntry] {
+        let seqs = try store.read { try store.audit.seqs(for: subject, $0) }
+        return try seqs.compactMap { seq in
+            guard let e = try store.reader.event(at: seq) else { return nil }
+            let decoded = try e.envelope.decodeEvent()
+            return HistoryEntry(
+                seq: seq, at: e.envelope.recordedAtString, actor: e.envelope.actor, type: e.envelope.type,
+                summary: summary(decoded, subject: subject), payload: e.envelope.payload)
+        }
+    }
+
+    /// One human line per event.
+    public static func summary(_ event: LabelerEvent, subject: String) -> String {
+        switch event {
+        case .labelApplied(let e):
+            let l = e.label
+            var s = l.isNegation ? "label negated: \(l.val)" : "label applied: \(l.val)"
+            if let cid = l.cid { s += " (cid \(cid))" }
+            if let exp = l.exp { s += ", expires \(exp)" }
+            return s
+        case .scanRecorded(let e):
+            if e.status == .failed { return "scan failed (\(e.provider)): \(e.error ?? "unknown error")" }
+            let top = e.matches.max { $0.score < $1.score }
+            var s = "scan (\(e.provider)): \(e.matches.count) match(es), \(e.isFlagged ? "flagged" : "clean")"
+            if let top { s += ", top \(top.artist) – \(top.title) (\(top.score))" }
+            if let r = e.flagReason { s += "; \(r)" }
+            return s
+        case .trackContextAttached(let e):
+            var parts: [String] = []
+            if let t = e.trackTitle { parts.append("title \"\(t)\"") }
+            if let h = e.artistHandle { parts.append("artist @\(h)") }
+            if let id = e.trackId { parts.append("track \(id)") }
+            if let sc = e.highestScore { parts.append("score \(sc)") }
+            return "context attached: " + (parts.isEmpty ? "(no fields)" : parts.joined(separator: ", "))
+        case .flagResolved(let e):
+            return "flag resolved: \(e.reason.rawValue)" + (e.notes.map { " — \($0)" } ?? "")
+        case .reviewBatchCreated(let e):
+            return "added to review batch \(e.batchId) (\(e.uris.count) flag(s))"
+        case .reviewDecisionRecorded(let e):
+            return "review decision in batch \(e.batchId): \(e.decision.rawValue)"
+        default:
+            return "\(event)"
+        }
+    }
+}
