@@ -57,6 +57,10 @@ public struct LabelValidationError: Error, Sendable, Hashable, CustomStringConve
     public let field: String
     public let message: String
     public var description: String { "\(field): \(message)" }
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
 }
 
 extension Label {

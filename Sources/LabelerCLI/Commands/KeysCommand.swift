@@ -1,0 +1,98 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import LabelerCore
+import LabelerServer
+import Projections
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Signing keys.", subcommands: [Show.self, Rotate.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The key history recorded in the log.")
+        @OptionGroup var data: DataDirOption
+        func run() throws {
+            let store = try ModerationStore(path: data.dataDir, readOnly: true)
+            try store.read { txn in
+                print("DID: \(try store.keys.did(txn) ?? "(none recorded)")")
+                for (seq, key) in try store.keys.allKeys(txn) { print(String(format: "%8llu  %@", seq, key)) }
+            }
+        }
+    }
+
+    /// Appends a signing-key-rotated event with a new key. From then on labels are signed with it,
+    /// and older labels are re-signed (same cts) when served. Refuses while `serve` runs.
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rotate the signing key (stop the server first).")
+        @OptionGroup var data: DataDirOption
+        @Option(help: "The new key as 64 hex digits (default: a new random key).") var newKeyHex: String?
+
+        func run() async throws {
+            let dir = data.dataDir
+            let keyPath = ServerConfig.keyPath(dir)
+            let store: ModerationStore
+            do { store = try ModerationStore(path: dir) } catch {
+                printErr("labeler: \(error)")
+                throw ExitCode(2)
+            }
+            defer { store.close() }
+            guard let current = try store.read({ try store.keys.currentKey($0) }) else {
+                printErr("labeler: this data directory has no identity yet; start `labeler serve` once first")
+                throw ExitCode(2)
+            }
+            let envKey = ProcessInfo.processInfo.environment["LABELER_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            let currentHex = try envKey ?? SecretFile.read(keyPath)
+            guard let currentHex, let currentKey = try? SigningKey(hex: currentHex), currentKey.publicKey.didKey == current.didKey else {
+                printErr("labeler: the configured signing key is not the log's current key (\(current.didKey)); refusing to rotate")
+                throw ExitCode(2)
+            }
+            let next = try newKeyHex.map { try SigningKey(hex: $0) } ?? SigningKey.generate()
+            guard next.publicKey != currentKey.publicKey else {
+                printErr("labeler: the new key is the current key")
+                throw ExitCode(2)
+            }
+            // Keep the new key safe before the log names it, then retire the old one.
+            try SecretFile.write(keyPath + ".next", next.hex)
+            let seq = try await store.writer().append(
+                SigningKeyRotated(signingKey: next.publicKey.didKey, previousKey: current.didKey).event(actor: .admin("cli")))
+            let retired = dir + "/retired-keys"
+            try FileManager.default.createDirectory(atPath: retired, withIntermediateDirectories: true)
+            chmod(retired, 0o700)
+            if FileManager.default.fileExists(atPath: keyPath) {
+                rename(keyPath, retired + "/\(current.epoch)-\(currentKey.publicKey.multikey).hex")
+            }
+            rename(keyPath + ".next", keyPath)
+            print("rotated at seq \(seq): new signing key \(next.publicKey.didKey)")
+            print("publish it as the #atproto_label verification method of your DID document (see `labeler identity`)")
+            if envKey != nil {
+                print("LABELER_SIGNING_KEY is set: set it to the new key in \(keyPath) before restarting")
+            }
+        }
+    }
+}
+
+struct IdentityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identity",
+        abstract: "What to publish: the did:plc verification method and service, and the app.bsky.labeler.service record.")
+    @OptionGroup var data: DataDirOption
+
+    func run() throws {
+        let store = try ModerationStore(path: data.dataDir, readOnly: true)
+        let (did, key) = try store.read { txn in (try store.keys.did(txn), try store.keys.currentKey(txn)) }
+        guard let did, let key else {
+            printErr("labeler: no identity recorded yet; start `labeler serve` once first")
+            throw ExitCode(2)
+        }
+        let publicURL = ProcessInfo.processInfo.environment["LABELER_PUBLIC_URL"]
+        let pub = try PublicKey(didKey: key.didKey)
+        var out: [String: Any] = [
+            "did": did,
+            "plc": Identity.plcEntries(key: pub, publicURL: publicURL),
+            "labelerServiceRecord": ["collection": "app.bsky.labeler.service", "rkey": "self", "record": Identity.serviceRecord()],
+        ]
+        if let doc = Identity.didDocument(did: did, key: pub, publicURL: publicURL) { out["didWebDocument"] = doc }
+        try writeJSON(out)
+    }
+}

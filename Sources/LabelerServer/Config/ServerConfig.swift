@@ -1,0 +1,87 @@
+import Foundation
+import LabelerCore
+
+/// Everything `labeler serve` needs, from flags and environment (flags win), with first-run
+/// defaults created in the data directory.
+public struct ServerConfig: Sendable {
+    public var dataDir: String
+    public var host: String
+    public var port: Int
+    public var adminToken: String
+    public var signingKey: SigningKey
+    /// Nil: the DID recorded in the log, or the signing key's did:key on first run.
+    public var did: String?
+    public var publicURL: String?
+    public var maxBodyBytes = 1 << 20
+    public var maxConcurrentBackfills = 8
+    /// Where the admin token was created on this run, to tell the operator.
+    public var createdTokenPath: String?
+    public var createdKeyPath: String?
+
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public let description: String
+        public init(_ d: String) { description = d }
+    }
+
+    public static func keyPath(_ dataDir: String) -> String { dataDir + "/signing-key" }
+    public static func tokenPath(_ dataDir: String) -> String { dataDir + "/admin-token" }
+
+    /// Resolves the configuration; a bad value stops here with a one-line reason.
+    public static func resolve(
+        dataDir: String?, host: String?, port: Int?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ServerConfig {
+        let dir = dataDir ?? "./data"
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw Error("cannot create the data directory \(dir): \(error.localizedDescription)")
+        }
+        var createdToken: String? = nil
+        var createdKey: String? = nil
+
+        let key: SigningKey
+        if let hex = environment["LABELER_SIGNING_KEY"], !hex.isEmpty {
+            do { key = try SigningKey(hex: hex) } catch {
+                throw Error("LABELER_SIGNING_KEY is not a 64-digit hex secp256k1 private key")
+            }
+        } else if let hex = try wrap({ try SecretFile.read(keyPath(dir)) }) {
+            do { key = try SigningKey(hex: hex) } catch {
+                throw Error("\(keyPath(dir)) does not hold a 64-digit hex secp256k1 private key")
+            }
+        } else {
+            key = SigningKey.generate()
+            try wrap { try SecretFile.write(keyPath(dir), key.hex) }
+            createdKey = keyPath(dir)
+        }
+
+        let token: String
+        if let t = environment["MODERATION_AUTH_TOKEN"], !t.isEmpty {
+            token = t
+        } else if let t = try wrap({ try SecretFile.read(tokenPath(dir)) }), !t.isEmpty {
+            token = t
+        } else {
+            token = Base64.encodeUnpadded(secureRandomBytes(32)).replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "+", with: "-")
+            try wrap { try SecretFile.write(tokenPath(dir), token) }
+            createdToken = tokenPath(dir)
+        }
+        guard token.utf8.count >= 16 else { throw Error("MODERATION_AUTH_TOKEN must be at least 16 characters") }
+
+        let did = environment["LABELER_DID"].flatMap { $0.isEmpty ? nil : $0 }
+        if let did, !Syntax.isValidDID(did) { throw Error("LABELER_DID is not a valid DID: \(did)") }
+        let publicURL = environment["LABELER_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let u = publicURL {
+            guard let url = URL(string: u), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                url.path.isEmpty || url.path == "/"
+            else { throw Error("LABELER_PUBLIC_URL must be scheme://host[:port] with no path: \(u)") }
+        }
+        let p = port ?? 8080
+        guard (0...65535).contains(p) else { throw Error("--port must be 0-65535") }
+        return ServerConfig(
+            dataDir: dir, host: host ?? "127.0.0.1", port: p, adminToken: token, signingKey: key, did: did,
+            publicURL: publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, createdTokenPath: createdToken,
+            createdKeyPath: createdKey)
+    }
+
+    static func wrap<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as SecretFile.Error { throw Error(e.description) }
+    }
+}

@@ -1,0 +1,78 @@
+import EventLog
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import LabelerCore
+import Logging
+import NIOCore
+import Projections
+import ServiceLifecycle
+
+public struct LabelerRequestContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+
+    public var maxUploadSize: Int { 1 << 20 }
+}
+
+/// Closes the labeler (finishing acknowledged appends) when the service group shuts down.
+struct LabelerLifecycle: Service {
+    let service: LabelerService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        service.log.headSignal.wakeAll()
+        service.close()
+    }
+}
+
+/// The one place that wires the labeler: the executable and the tests both call it.
+public func buildApplication(
+    service: LabelerService, config: ServerConfig, logger: Logger
+) -> some ApplicationProtocol {
+    let metrics = ServerMetrics()
+    let router = Router(context: LabelerRequestContext.self)
+    router.add(middleware: ErrorMiddleware(metrics: metrics))
+
+    let pub = PublicRoutes(service: service, config: config, metrics: metrics)
+    router.get("/") { _, _ in pub.landing() }
+    router.get("/health") { _, _ in try pub.health() }
+    router.get("/metrics") { _, _ in try pub.metricsText() }
+    router.get("/.well-known/did.json") { _, _ in try pub.didDocument() }
+    router.get("/xrpc/_health") { _, _ in try jsonResponse(["version": "labeler/1"]) }
+
+    let query = QueryLabelsRoute(service: service)
+    router.get("/xrpc/com.atproto.label.queryLabels") { request, _ in try query.handle(request) }
+
+    let subscribe = SubscribeLabelsRoute(
+        service: service, metrics: metrics, backfills: AsyncSemaphore(permits: config.maxConcurrentBackfills))
+    router.ws("/xrpc/com.atproto.label.subscribeLabels") { request, _ in
+        try SubscribeLabelsRoute.shouldUpgrade(request)
+    } onUpgrade: { inbound, outbound, context in
+        try await subscribe.run(inbound, outbound, context.request, logger: context.logger)
+    }
+    router.on("/xrpc/{method}", method: .post) { _, ctx -> Response in
+        throw XRPCError(.notImplemented, "MethodNotImplemented", "Method Not Implemented: \(ctx.parameters.get("method") ?? "")")
+    }
+    router.get("/xrpc/{method}") { _, ctx -> Response in
+        throw XRPCError(.notImplemented, "MethodNotImplemented", "Method Not Implemented: \(ctx.parameters.get("method") ?? "")")
+    }
+
+    let admin = router.group().add(middleware: AdminAuthMiddleware(token: Array(config.adminToken.utf8)))
+    let emit = EmitRoutes(service: service, maxBody: config.maxBodyBytes)
+    admin.post("/emit-label") { request, _ in try await emit.emitOne(request) }
+    admin.post("/emit-labels") { request, _ in try await emit.emitMany(request) }
+
+    var app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "labeler"),
+        logger: logger)
+    app.addServices(LabelerLifecycle(service: service))
+    return app
+}

@@ -1,0 +1,63 @@
+import EventLog
+import Foundation
+import Hummingbird
+import LabelerCore
+
+/// `POST /emit-label` and `POST /emit-labels` (admin): sign, append, answer once durable.
+struct EmitRoutes {
+    let service: LabelerService
+    let maxBody: Int
+
+    /// One label; `val` defaults to `copyright-violation` as the original service's callers expect.
+    struct EmitOne: Decodable {
+        var uri: String
+        var val: String?
+        var cid: String?
+        var neg: Bool?
+        var exp: String?
+        var request: LabelRequest {
+            LabelRequest(uri: uri, val: val ?? "copyright-violation", cid: cid, neg: neg, exp: exp)
+        }
+    }
+
+    struct EmitMany: Decodable {
+        var labels: [EmitOne]
+    }
+
+    static let maxBulk = 1000
+
+    func emitOne(_ request: Request) async throws -> Response {
+        let body = try await decodeBody(EmitOne.self, request, limit: maxBody)
+        let result = try await service.emit([body.request], actor: .admin())
+        return labelsResponse(result, single: true)
+    }
+
+    func emitMany(_ request: Request) async throws -> Response {
+        let body = try await decodeBody(EmitMany.self, request, limit: maxBody)
+        guard !body.labels.isEmpty else { throw XRPCError.invalidRequest("labels must not be empty") }
+        guard body.labels.count <= Self.maxBulk else {
+            throw XRPCError.invalidRequest("at most \(Self.maxBulk) labels per request (got \(body.labels.count))")
+        }
+        let result = try await service.emit(body.labels.map(\.request), actor: .admin())
+        return labelsResponse(result, single: false)
+    }
+
+    func labelsResponse(_ result: [(seq: UInt64, label: Label)], single: Bool) -> Response {
+        var out: [UInt8] = []
+        if single, let r = result.first {
+            out.append(contentsOf: "{\"seq\":\(r.seq),\"label\":".utf8)
+            r.label.writeJSON(into: &out)
+            out.append(UInt8(ascii: "}"))
+        } else {
+            out.append(contentsOf: "{\"labels\":[".utf8)
+            for (i, r) in result.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: "{\"seq\":\(r.seq),\"label\":".utf8)
+                r.label.writeJSON(into: &out)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
+        return jsonResponse(out)
+    }
+}

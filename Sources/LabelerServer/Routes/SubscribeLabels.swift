@@ -1,0 +1,145 @@
+import EventLog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import LabelerCore
+import Logging
+import NIOCore
+import Projections
+import ServiceLifecycle
+import Synchronization
+
+/// `GET /xrpc/com.atproto.label.subscribeLabels` (WebSocket). Each subscriber is a cursor over
+/// the label-stream table: it reads pages after its last seq straight from LMDB, sends them, and
+/// when it has caught up waits on the log's head signal. The log is the buffer: a slow reader
+/// holds one page at most and never blocks anyone, and backfill→live cannot gap or duplicate
+/// because both are the same read of `seq > last`.
+struct SubscribeLabelsRoute {
+    let service: LabelerService
+    let metrics: ServerMetrics
+    let backfills: AsyncSemaphore
+    let pageSize = 500
+
+    /// Pre-upgrade checks: a WebSocket upgrade request and a well-formed cursor.
+    static func cursor(_ request: Request) throws -> UInt64? {
+        var cursor: UInt64? = nil
+        for (k, v) in request.uri.queryParameters where k == "cursor" {
+            guard let c = UInt64(v), c < (1 << 53) else { throw XRPCError.invalidRequest("cursor must be a non-negative integer") }
+            cursor = c
+        }
+        return cursor
+    }
+
+    static func shouldUpgrade(_ request: Request) throws -> RouterShouldUpgrade {
+        _ = try cursor(request)
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            throw XRPCError(.upgradeRequired, "InvalidRequest", "subscribeLabels is a WebSocket endpoint: send an Upgrade: websocket request")
+        }
+        return .upgrade([:])
+    }
+
+    func run(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ request: Request, logger: Logger) async throws {
+        metrics.subscribers.add(1, ordering: .relaxed)
+        defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
+        let requested = try Self.cursor(request)
+        let log = service.log
+        if let c = requested, c > log.head {
+            try await outbound.write(.binary(ByteBuffer(bytes: Frame.error(name: "FutureCursor", message: "Cursor in the future.").encoded())))
+            try await outbound.close(.policyViolation, reason: "FutureCursor")
+            return
+        }
+        // No cursor: live only, from the head as it is now.
+        let start = requested ?? log.head
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Client frames are ignored; the loop ends when the client goes away.
+                    for try await _ in inbound {}
+                }
+                group.addTask { try await self.send(from: start, outbound) }
+                try await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            log.headSignal.wakeAll()
+        }
+        try? await outbound.close(.goingAway, reason: "labeler shutting down")
+    }
+
+    /// Sends every label with seq > `after`, then follows the head until cancelled.
+    func send(from after: UInt64, _ outbound: WebSocketOutboundWriter) async throws {
+        let log = service.log
+        let store = service.store
+        var last = after
+        var backfilling = false
+        defer {
+            if backfilling {
+                metrics.backfilling.subtract(1, ordering: .relaxed)
+                backfills.release()
+            }
+        }
+        while !Task.isCancelled && !log.isClosed {
+            let head = log.head  // everything ≤ head is committed and visible to the read below
+            if !backfilling && head > last + UInt64(pageSize) {
+                try await backfills.acquire()
+                backfilling = true
+                metrics.backfilling.add(1, ordering: .relaxed)
+            }
+            let page: [(UInt64, [UInt8])] = try store.read { txn in
+                try store.stream.page(after: last, limit: pageSize, txn).map { ($0.seq, try service.servedBytes(seq: $0.seq, bytes: $0.bytes, txn)) }
+            }
+            for (seq, bytes) in page {
+                try await outbound.write(.binary(ByteBuffer(bytes: Frame.encodeLabels(seq: Int64(seq), signedLabels: [bytes]))))
+                last = seq
+            }
+            metrics.framesSent.add(page.count, ordering: .relaxed)
+            if page.count < pageSize {
+                if backfilling {
+                    backfilling = false
+                    metrics.backfilling.subtract(1, ordering: .relaxed)
+                    backfills.release()
+                }
+                last = max(last, head)
+                _ = await log.headSignal.wait(forHeadAbove: last)
+            }
+        }
+    }
+}
+
+/// A counting semaphore for tasks (caps concurrent backfills).
+final class AsyncSemaphore: Sendable {
+    private struct State {
+        var permits: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: Mutex<State>
+
+    init(permits: Int) { state = Mutex(State(permits: permits)) }
+
+    func acquire() async throws {
+        try Task.checkCancellation()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.permits > 0 {
+                    s.permits -= 1
+                    return true
+                }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            if s.waiters.isEmpty {
+                s.permits += 1
+                return nil
+            }
+            return s.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}
