@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EventLog", "LabelerCore", "LabelerTestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Projections", "EventLog", "LabelerCore", "LabelerTestSupport"]),
         .testTarget(name: "LabelerServerTests", dependencies: [
-            "LabelerServer", "LabelerTestSupport",
+            "LabelerServer", "LabelerTestSupport", "Replay",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),

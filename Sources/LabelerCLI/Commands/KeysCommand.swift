@@ -29,44 +29,20 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The new key as 64 hex digits (default: a new random key).") var newKeyHex: String?
 
         func run() async throws {
-            let dir = data.dataDir
-            let keyPath = ServerConfig.keyPath(dir)
-            let store: ModerationStore
-            do { store = try ModerationStore(path: dir) } catch {
+            let keyPath = ServerConfig.keyPath(data.dataDir)
+            let envKey = ProcessInfo.processInfo.environment["LABELER_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            do {
+                guard let hex = try envKey ?? SecretFile.read(keyPath), let current = try? SigningKey(hex: hex) else {
+                    throw ServerConfig.Error("no readable signing key (LABELER_SIGNING_KEY or \(keyPath))")
+                }
+                let next = try newKeyHex.map { try SigningKey(hex: $0) } ?? SigningKey.generate()
+                let r = try await KeyRotation.rotate(dataDir: data.dataDir, currentKey: current, newKey: next)
+                print("rotated at seq \(r.seq): new signing key \(r.newKey.publicKey.didKey)")
+                print("publish it as the #atproto_label verification method of your DID document (see `labeler identity`)")
+                if envKey != nil { print("LABELER_SIGNING_KEY is set: set it to the new key in \(keyPath) before restarting") }
+            } catch {
                 printErr("labeler: \(error)")
                 throw ExitCode(2)
-            }
-            defer { store.close() }
-            guard let current = try store.read({ try store.keys.currentKey($0) }) else {
-                printErr("labeler: this data directory has no identity yet; start `labeler serve` once first")
-                throw ExitCode(2)
-            }
-            let envKey = ProcessInfo.processInfo.environment["LABELER_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-            let currentHex = try envKey ?? SecretFile.read(keyPath)
-            guard let currentHex, let currentKey = try? SigningKey(hex: currentHex), currentKey.publicKey.didKey == current.didKey else {
-                printErr("labeler: the configured signing key is not the log's current key (\(current.didKey)); refusing to rotate")
-                throw ExitCode(2)
-            }
-            let next = try newKeyHex.map { try SigningKey(hex: $0) } ?? SigningKey.generate()
-            guard next.publicKey != currentKey.publicKey else {
-                printErr("labeler: the new key is the current key")
-                throw ExitCode(2)
-            }
-            // Keep the new key safe before the log names it, then retire the old one.
-            try SecretFile.write(keyPath + ".next", next.hex)
-            let seq = try await store.writer().append(
-                SigningKeyRotated(signingKey: next.publicKey.didKey, previousKey: current.didKey).event(actor: .admin("cli")))
-            let retired = dir + "/retired-keys"
-            try FileManager.default.createDirectory(atPath: retired, withIntermediateDirectories: true)
-            chmod(retired, 0o700)
-            if FileManager.default.fileExists(atPath: keyPath) {
-                rename(keyPath, retired + "/\(current.epoch)-\(currentKey.publicKey.multikey).hex")
-            }
-            rename(keyPath + ".next", keyPath)
-            print("rotated at seq \(seq): new signing key \(next.publicKey.didKey)")
-            print("publish it as the #atproto_label verification method of your DID document (see `labeler identity`)")
-            if envKey != nil {
-                print("LABELER_SIGNING_KEY is set: set it to the new key in \(keyPath) before restarting")
             }
         }
     }
