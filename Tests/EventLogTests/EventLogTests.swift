@@ -144,3 +144,25 @@ struct EventLogTests {
         #expect(scan.matches == [ScanMatch(artist: "A", title: "T", offsetMs: 12000, score: 91)])
     }
 }
+
+struct EventLogIsolationTests {
+    @Test func aMalformedEventFailsOnlyItsOwnRequest() async throws {
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        let good = TrackContextAttached(uri: "at://did:plc:x/fm.plyr.track/1").event(actor: .system)
+        let bad = NewEvent(type: TrackContextAttached.eventType, v: 1, actor: .system, payload: ["uri": 5])
+        async let a = log.append(good)
+        async let b: Result<UInt64, any Error> = { () async -> Result<UInt64, any Error> in
+            do { return .success(try await log.append(bad)) } catch { return .failure(error) }
+        }()
+        async let c = log.append(good)
+        let (ra, rb, rc) = try await (a, b, c)
+        #expect(Set([ra, rc]) == [1, 2])
+        guard case .failure = rb else {
+            Issue.record("the malformed event was appended")
+            return
+        }
+        #expect(try log.reader.checkChain() == 2)
+    }
+}

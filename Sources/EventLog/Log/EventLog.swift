@@ -45,14 +45,22 @@ public final class EventLog: @unchecked Sendable {
         env: LMDBEnvironment, observers: [any LogObserver] = [], maxEventsPerCommit: Int = 8192,
         logger: Logger = Logger(label: "labeler.eventlog")
     ) throws {
-        lockFD = try Self.takeWriterLock(env.path)
+        let fd = try Self.takeWriterLock(env.path)
+        lockFD = fd
         self.env = env
         self.observers = observers
         self.maxEventsPerCommit = maxEventsPerCommit
         self.logger = logger
-        let db = try env.database("events")
+        let db: MDB_dbi
+        let last: (key: [UInt8], value: [UInt8])?
+        do {
+            db = try env.database("events")
+            last = try env.read { try $0.last(db) }
+        } catch {
+            Foundation.close(fd)
+            throw error
+        }
         eventsDB = db
-        let last = try env.read { try $0.last(db) }
         if let last {
             writerHead = BigEndian.uint64(last.key)
             writerLastHash = SHA256.hash(last.value)
@@ -165,12 +173,14 @@ public final class EventLog: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            var batch: [Pending] = []
+            var take = 0
             var count = 0
-            while let first = queue.first, batch.isEmpty || count + first.events.count <= maxEventsPerCommit {
-                count += max(1, first.events.count)
-                batch.append(queue.removeFirst())
+            while take < queue.count, take == 0 || count + queue[take].events.count <= maxEventsPerCommit {
+                count += max(1, queue[take].events.count)
+                take += 1
             }
+            let batch = Array(queue[..<take])
+            queue.removeFirst(take)
             condition.unlock()
             commit(batch)
         }
@@ -194,19 +204,33 @@ public final class EventLog: @unchecked Sendable {
                             continue
                         }
                     }
+                    // Decode every event of this request before writing any, so a malformed
+                    // event fails only its own request.
+                    var envelopes: [(EventEnvelope, LabelerEvent)] = []
+                    envelopes.reserveCapacity(events.count)
+                    do {
+                        var seq = head
+                        for e in events {
+                            seq += 1
+                            let envelope = EventEnvelope(
+                                seq: seq, recordedAt: now, type: e.type, v: e.v, actor: e.actor.value, payload: e.payload,
+                                prev: [])
+                            envelopes.append((envelope, try LabelerEvent.decode(envelope)))
+                        }
+                    } catch {
+                        results.append(.failure(EventLogError.rejected(error)))
+                        continue
+                    }
                     var seqs: [UInt64] = []
                     seqs.reserveCapacity(events.count)
-                    for e in events {
+                    for (var envelope, decoded) in envelopes {
                         head += 1
-                        let envelope = EventEnvelope(
-                            seq: head, recordedAt: now, type: e.type, v: e.v, actor: e.actor.value, payload: e.payload,
-                            prev: lastHash)
+                        envelope.prev = lastHash
                         let bytes = envelope.encoded()
                         try txn.put(eventsDB, BigEndian.bytes(head), bytes, append: true)
                         lastHash = SHA256.hash(bytes)
                         if !observers.isEmpty {
                             let stored = StoredEvent(envelope: envelope, bytes: bytes)
-                            let decoded = try LabelerEvent.decode(envelope)
                             for o in observers { try o.apply(stored, decoded, in: txn) }
                         }
                         seqs.append(head)
