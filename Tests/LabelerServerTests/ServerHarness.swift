@@ -77,8 +77,15 @@ struct Harness: Sendable {
         cursor: UInt64?, slow: Duration? = nil, timeout: Duration = .seconds(20),
         until: @escaping @Sendable ([Frame]) -> Bool
     ) async throws -> (frames: [Frame], close: WebSocketCloseFrame?) {
+        try await subscribeRaw(query: cursor.map { "cursor=\($0)" }, slow: slow, timeout: timeout, until: until)
+    }
+
+    func subscribeRaw(
+        query: String?, slow: Duration? = nil, timeout: Duration = .seconds(20),
+        until: @escaping @Sendable ([Frame]) -> Bool = { _ in false }
+    ) async throws -> (frames: [Frame], close: WebSocketCloseFrame?) {
         let frames = FrameBox()
-        let url = "ws://127.0.0.1:\(port)/xrpc/com.atproto.label.subscribeLabels" + (cursor.map { "?cursor=\($0)" } ?? "")
+        let url = "ws://127.0.0.1:\(port)/xrpc/com.atproto.label.subscribeLabels" + (query.map { "?\($0)" } ?? "")
         let close = try await withThrowingTaskGroup(of: WebSocketCloseFrame?.self) { group in
             group.addTask {
                 try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: Logger(label: "ws")) {

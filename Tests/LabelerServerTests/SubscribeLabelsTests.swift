@@ -69,3 +69,19 @@ struct SubscribeLabelsTests {
         }
     }
 }
+
+struct SubscribeLabelsCursorTests {
+    @Test func aMalformedCursorIsAnErrorFrameOverWebSocketAndJSONOverHTTP() async throws {
+        try await Harness.run { h in
+            for bad in ["abc", "-1", "1.5", "9007199254740993"] {
+                let url = "/xrpc/com.atproto.label.subscribeLabels?cursor=\(bad)"
+                let (s, body) = try await h.get(url)
+                #expect(s == 400 && body["error"] as? String == "InvalidRequest", "\(bad)")
+            }
+            let (frames, close) = try await h.subscribeRaw(query: "cursor=abc")
+            #expect(frames.count == 1)
+            if case .error(let name, _) = frames.first { #expect(name == "InvalidRequest") } else { Issue.record("no error frame") }
+            #expect(close?.closeCode == .policyViolation)
+        }
+    }
+}

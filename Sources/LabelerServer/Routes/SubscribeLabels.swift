@@ -31,9 +31,12 @@ struct SubscribeLabelsRoute {
         return cursor
     }
 
+    /// A plain GET gets its errors as XRPC JSON (400 for a bad cursor, 426 without an upgrade);
+    /// an upgrade request is accepted and a bad cursor is then answered with an error frame,
+    /// since the upgrade path cannot carry a JSON body.
     static func shouldUpgrade(_ request: Request) throws -> RouterShouldUpgrade {
-        _ = try cursor(request)
         guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            _ = try cursor(request)
             throw XRPCError(.upgradeRequired, "InvalidRequest", "subscribeLabels is a WebSocket endpoint: send an Upgrade: websocket request")
         }
         return .upgrade([:])
@@ -42,7 +45,12 @@ struct SubscribeLabelsRoute {
     func run(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ request: Request, logger: Logger) async throws {
         metrics.subscribers.add(1, ordering: .relaxed)
         defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
-        let requested = try Self.cursor(request)
+        let requested: UInt64?
+        do { requested = try Self.cursor(request) } catch let e as XRPCError {
+            try await outbound.write(.binary(ByteBuffer(bytes: Frame.error(name: e.name, message: e.message).encoded())))
+            try await outbound.close(.policyViolation, reason: e.name)
+            return
+        }
         let log = service.log
         if let c = requested, c > log.head {
             try await outbound.write(.binary(ByteBuffer(bytes: Frame.error(name: "FutureCursor", message: "Cursor in the future.").encoded())))
