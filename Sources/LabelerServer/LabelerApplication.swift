@@ -26,7 +26,7 @@ struct LabelerLifecycle: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        service.log.headSignal.wakeAll()
+        service.log.headSignal.shutdown()
         service.close()
     }
 }

@@ -12,7 +12,7 @@ public enum Export {
         let obj: [String: Any] = [
             "seq": e.seq, "at": e.envelope.recordedAtString, "atMicros": e.envelope.recordedAt, "type": e.envelope.type,
             "v": e.envelope.v, "actor": e.envelope.actor, "prev": Hex.encode(e.envelope.prev),
-            "payload": e.envelope.payload.jsonObject,
+            "payload": try e.envelope.decodedPayload().jsonObject,
         ]
         var d = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
         d.append(0x0a)

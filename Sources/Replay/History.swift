@@ -25,7 +25,7 @@ public enum History {
             let decoded = try e.envelope.decodeEvent()
             return HistoryEntry(
                 seq: seq, at: e.envelope.recordedAtString, actor: e.envelope.actor, type: e.envelope.type,
-                summary: summary(decoded, subject: subject), payload: e.envelope.payload)
+                summary: summary(decoded, subject: subject), payload: try e.envelope.decodedPayload())
         }
     }
 

@@ -19,7 +19,8 @@ struct Harness: Sendable {
     let service: LabelerService
 
     static func run(
-        dir: TempDir = TempDir(), environment: [String: String] = [:], _ body: @Sendable (Harness) async throws -> Void
+        dir: TempDir = TempDir(), environment: [String: String] = [:], function: String = #function,
+        _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let config = try ServerConfig.resolve(dataDir: dir.path, host: "127.0.0.1", port: 0, environment: environment)
         var logger = Logger(label: "test")
@@ -27,6 +28,8 @@ struct Harness: Sendable {
         let service = try await LabelerService(config: config, logger: logger)
         let app = buildApplication(service: service, config: config, logger: logger)
         try await app.test(.live) { client in
+            // Let the test client's connection finish opening: shutting it down mid-connect hangs.
+            _ = try await client.execute(uri: "/health", method: .get)
             try await body(Harness(client: client, port: client.port!, token: config.adminToken, service: service))
         }
         service.close()
@@ -90,6 +93,7 @@ struct Harness: Sendable {
             group.addTask {
                 try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: Logger(label: "ws")) {
                     inbound, outbound, _ in
+                    frames.setOutbound(outbound)
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .binary(let buffer) = message else { continue }
                         let frame = try Frame.parse(Array(buffer.readableBytesView))
@@ -105,6 +109,8 @@ struct Harness: Sendable {
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
+                // End the connection ourselves: the client does not stop on cancellation alone.
+                try? await frames.outbound()?.close(.goingAway, reason: "test timeout")
                 throw HarnessError("subscription timed out")
             }
             let r = try await group.next()!
@@ -133,4 +139,7 @@ extension Frame {
 
 final class FrameBox: Sendable {
     let m = Mutex<[Frame]>([])
+    private let writer = Mutex<WebSocketOutboundWriter?>(nil)
+    func setOutbound(_ w: WebSocketOutboundWriter) { writer.withLock { $0 = w } }
+    func outbound() -> WebSocketOutboundWriter? { writer.withLock { $0 } }
 }

@@ -42,14 +42,29 @@ public enum LabelerEvent: Sendable, Equatable {
     public static func decode(_ envelope: EventEnvelope) throws -> LabelerEvent {
         guard let (type, wrap) = decoders[envelope.type] else { return .unknown(type: envelope.type, v: envelope.v) }
         if envelope.type == LabelApplied.eventType, envelope.v == LabelApplied.version {
-            // The hot path of rebuilds and streams: read the label straight from its map.
-            guard let l = envelope.payload["label"] else { throw EventLogError.corruptEvent(envelope.seq, "label.applied without label") }
-            do { return .labelApplied(LabelApplied(label: try Label(cbor: l))) } catch {
+            // The hot path of rebuilds, audits and streams: read the label straight from the bytes.
+            do {
+                if let bytes = envelope.payloadBytes {
+                    var r = CBORReader(Array(bytes))
+                    guard try r.readMapHeader() == 1, try r.readKey(after: nil) == "label" else {
+                        throw CBORError(.missingField, at: 0, "label.applied payload must be {label}")
+                    }
+                    let label = try Label(reader: &r)
+                    guard r.isAtEnd else { throw CBORError(.trailingBytes, at: r.offset) }
+                    return .labelApplied(LabelApplied(label: label))
+                }
+                let payload = try envelope.decodedPayload()
+                guard case .map(let m) = payload, m.count == 1, let l = m["label"] else {
+                    throw CBORError(.missingField, at: 0, "label.applied payload must be {label}")
+                }
+                return .labelApplied(LabelApplied(label: try Label(cbor: l)))
+            } catch {
                 throw EventLogError.corruptEvent(envelope.seq, "\(error)")
             }
         }
         guard envelope.v <= type.version else { return .unknown(type: envelope.type, v: envelope.v) }
-        var payload = envelope.payload
+        var payload: CBOR
+        do { payload = try envelope.decodedPayload() } catch { throw EventLogError.corruptEvent(envelope.seq, "\(error)") }
         var v = envelope.v
         while v < type.version {
             guard let up = Upcasters.all[UpcasterKey(type: envelope.type, from: v)] else {

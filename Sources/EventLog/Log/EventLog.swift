@@ -154,7 +154,7 @@ public final class EventLog: @unchecked Sendable {
         while !writerDone { condition.wait() }
         condition.unlock()
         releaseWriterLock()
-        headSignal.wakeAll()
+        headSignal.shutdown()
     }
 
     public var isClosed: Bool {

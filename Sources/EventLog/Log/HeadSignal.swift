@@ -7,6 +7,7 @@ public final class HeadSignal: Sendable {
         var nextId: Int = 0
         var waiters: [Int: (threshold: UInt64, continuation: CheckedContinuation<UInt64, Never>)] = [:]
         var cancelled: Set<Int> = []
+        var shutDown = false
     }
 
     private let state: Mutex<State>
@@ -40,7 +41,7 @@ public final class HeadSignal: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<UInt64, Never>) in
                 let immediate = state.withLock { s -> UInt64? in
-                    if s.head > seq || s.cancelled.remove(id) != nil { return s.head }
+                    if s.head > seq || s.shutDown || s.cancelled.remove(id) != nil { return s.head }
                     s.waiters[id] = (seq, c)
                     return nil
                 }
@@ -55,6 +56,14 @@ public final class HeadSignal: Sendable {
             if let (c, head) = waiter { c.resume(returning: head) }
         }
     }
+
+    /// Wakes every waiter, and makes every later wait return at once (shutdown).
+    public func shutdown() {
+        state.withLock { $0.shutDown = true }
+        wakeAll()
+    }
+
+    public var isShutDown: Bool { state.withLock { $0.shutDown } }
 
     /// Wakes every waiter (used at shutdown so streams can notice and close).
     public func wakeAll() {

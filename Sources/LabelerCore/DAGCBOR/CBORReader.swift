@@ -62,10 +62,99 @@ public struct CBORReader: Sendable {
     mutating func readTextBody(_ arg: UInt64) throws(CBORError) -> String {
         let start = offset
         let n = try readLength(arg, unit: 1)
-        let slice = bytes[offset..<offset + n]
-        guard let s = String(validating: slice, as: UTF8.self) else { throw CBORError(.invalidUTF8, at: start) }
+        let s: String? = bytes.withUnsafeBufferPointer { all in
+            let slice = UnsafeBufferPointer(rebasing: all[start..<start + n])
+            var ascii = true
+            for b in slice where b >= 0x80 {
+                ascii = false
+                break
+            }
+            // ASCII is valid UTF-8 as it is; anything else is validated.
+            return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+        }
+        guard let s else { throw CBORError(.invalidUTF8, at: start) }
         offset += n
         return s
+    }
+
+    /// Reads a text string item.
+    public mutating func readText() throws(CBORError) -> String {
+        let at = offset
+        let (major, arg) = try readHead()
+        guard major == 3 else { throw CBORError(.wrongType, at: at, "expected text") }
+        return try readTextBody(arg)
+    }
+
+    /// Reads a byte string item.
+    public mutating func readBytes() throws(CBORError) -> [UInt8] {
+        let at = offset
+        let (major, arg) = try readHead()
+        guard major == 2 else { throw CBORError(.wrongType, at: at, "expected bytes") }
+        let n = try readLength(arg, unit: 1)
+        defer { offset += n }
+        return Array(bytes[offset..<offset + n])
+    }
+
+    /// Reads an integer item.
+    public mutating func readInt() throws(CBORError) -> Int {
+        let at = offset
+        let (major, arg) = try readHead()
+        switch major {
+        case 0 where arg <= UInt64(Int.max): return Int(arg)
+        case 1 where arg < UInt64(Int.max): return -1 - Int(arg)
+        default: throw CBORError(.wrongType, at: at, "expected an integer")
+        }
+    }
+
+    public mutating func readBool() throws(CBORError) -> Bool {
+        let at = offset
+        guard offset < bytes.count else { throw CBORError(.unexpectedEnd, at: offset) }
+        switch bytes[offset] {
+        case 0xf4: offset += 1; return false
+        case 0xf5: offset += 1; return true
+        default: throw CBORError(.wrongType, at: at, "expected a boolean")
+        }
+    }
+
+    /// Reads a map header; returns the number of entries.
+    public mutating func readMapHeader() throws(CBORError) -> Int {
+        let at = offset
+        let (major, arg) = try readHead()
+        guard major == 5 else { throw CBORError(.wrongType, at: at, "expected a map") }
+        return try readLength(arg, unit: 2)
+    }
+
+    /// Reads the next map key, checking it sorts after `previous` (canonical order, no duplicates).
+    public mutating func readKey(after previous: String?) throws(CBORError) -> String {
+        let at = offset
+        let key = try readText()
+        if let previous {
+            if previous == key { throw CBORError(.duplicateMapKey, at: at) }
+            guard cborKeyLess(previous, key) else { throw CBORError(.unsortedMapKeys, at: at) }
+        }
+        return key
+    }
+
+    /// Skips one item, checking its structure (heads, lengths, nesting) without building it.
+    public mutating func skipValue(depth: Int = 0) throws(CBORError) {
+        guard depth <= maxDepth else { throw CBORError(.tooDeep, at: offset) }
+        let at = offset
+        let (major, arg) = try readHead()
+        switch major {
+        case 0, 1: return
+        case 2, 3: offset += try readLength(arg, unit: 1)
+        case 4: for _ in 0..<(try readLength(arg, unit: 1)) { try skipValue(depth: depth + 1) }
+        case 5:
+            for _ in 0..<(try readLength(arg, unit: 2)) {
+                try skipValue(depth: depth + 1)
+                try skipValue(depth: depth + 1)
+            }
+        case 6:
+            guard arg == 42 else { throw CBORError(.unsupportedTag, at: at) }
+            try skipValue(depth: depth + 1)
+        default:
+            guard arg >= 20 && arg <= 22 else { throw CBORError(.unsupportedSimpleValue, at: at) }
+        }
     }
 
     mutating func readValue(depth: Int) throws(CBORError) -> CBOR {

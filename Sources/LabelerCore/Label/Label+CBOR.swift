@@ -63,6 +63,33 @@ extension Label {
             neg: neg, cts: try required("cts"), exp: try text("exp"), sig: sig)
     }
 
+    /// Reads a label map straight from DAG-CBOR (strict key order; unknown keys skipped).
+    public init(reader r: inout CBORReader) throws(CBORError) {
+        let start = r.offset
+        let n = try r.readMapHeader()
+        var ver: Int?, src: String?, uri: String?, cid: String?, val: String?, neg: Bool?, cts: String?, exp: String?
+        var sig: [UInt8]?
+        var previous: String? = nil
+        for _ in 0..<n {
+            let key = try r.readKey(after: previous)
+            previous = key
+            switch key {
+            case "ver": ver = try r.readInt()
+            case "src": src = try r.readText()
+            case "uri": uri = try r.readText()
+            case "cid": cid = try r.readText()
+            case "val": val = try r.readText()
+            case "neg": neg = try r.readBool()
+            case "cts": cts = try r.readText()
+            case "exp": exp = try r.readText()
+            case "sig": sig = try r.readBytes()
+            default: try r.skipValue()
+            }
+        }
+        guard let src, let uri, let val, let cts else { throw CBORError(.missingField, at: start, "label needs src, uri, val, cts") }
+        self.init(ver: ver, src: src, uri: uri, cid: cid, val: val, neg: neg, cts: cts, exp: exp, sig: sig)
+    }
+
     public var cbor: CBOR {
         var m: [String: CBOR] = ["src": .text(src), "uri": .text(uri), "val": .text(val), "cts": .text(cts)]
         if let ver { m["ver"] = CBOR(ver) }

@@ -59,24 +59,29 @@ struct SubscribeLabelsRoute {
         }
         // No cursor: live only, from the head as it is now.
         let start = requested ?? log.head
+        let stopping = StopFlag()
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // Client frames are ignored; the loop ends when the client goes away.
                     for try await _ in inbound {}
                 }
-                group.addTask { try await self.send(from: start, outbound) }
+                group.addTask {
+                    try await self.send(from: start, outbound, stopping: stopping)
+                    // Shutting down: say so, so the client closes and the reader above ends.
+                    try? await outbound.close(.goingAway, reason: "labeler shutting down")
+                }
                 try await group.next()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            log.headSignal.wakeAll()
+            stopping.set()
+            log.headSignal.shutdown()
         }
-        try? await outbound.close(.goingAway, reason: "labeler shutting down")
     }
 
     /// Sends every label with seq > `after`, then follows the head until cancelled.
-    func send(from after: UInt64, _ outbound: WebSocketOutboundWriter) async throws {
+    func send(from after: UInt64, _ outbound: WebSocketOutboundWriter, stopping: StopFlag) async throws {
         let log = service.log
         let store = service.store
         var last = after
@@ -87,7 +92,7 @@ struct SubscribeLabelsRoute {
                 backfills.release()
             }
         }
-        while !Task.isCancelled && !log.isClosed {
+        while !Task.isCancelled && !log.headSignal.isShutDown && !stopping.isSet {
             let head = log.head  // everything ≤ head is committed and visible to the read below
             if !backfilling && head > last + UInt64(pageSize) {
                 try await backfills.acquire()
@@ -150,4 +155,11 @@ final class AsyncSemaphore: Sendable {
         }
         next?.resume()
     }
+}
+
+/// Set once, read from any task.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { flag.load(ordering: .sequentiallyConsistent) }
 }
