@@ -8,6 +8,7 @@ import Projections
 public enum Rebuild {
     public struct Result: Sendable {
         public let projections: [String]
+        public var whileServing = false
         public let events: UInt64
         public let seconds: Double
         public var eventsPerSecond: Double { Double(events) / max(seconds, 1e-9) }
@@ -34,8 +35,15 @@ public enum Rebuild {
         }
         let head = try reader.storedHead()
         let start = Date()
-        try set.rebuild(targets, reader: reader, progress: progress)
-        return Result(projections: targets.map(\.name), events: head, seconds: Date().timeIntervalSince(start))
+        // With no server running, rebuild in chunks (fast); with one, in one transaction (atomic).
+        let exclusive = try EventLog.withWriterLockIfFree(dataDir) { free in
+            if free { try set.rebuild(targets, reader: reader, exclusive: true, progress: progress) }
+            return free
+        }
+        if !exclusive { try set.rebuild(targets, reader: reader, exclusive: false, progress: progress) }
+        var result = Result(projections: targets.map(\.name), events: head, seconds: Date().timeIntervalSince(start))
+        result.whileServing = !exclusive
+        return result
     }
 }
 

@@ -159,20 +159,8 @@ public enum Verify {
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
         let scratch = try LMDBEnvironment(path: scratchPath)
         let fresh = try ModerationStore.makeProjections(env: scratch)
-        try scratch.write { wtxn in
-            var next: UInt64 = 1
-            while true {
-                let page = try reader.readRaw(txn: txn, from: next, limit: 20_000)
-                guard let last = page.last else { break }
-                for (_, bytes) in page {
-                    let envelope = try EventEnvelope.decode(bytes)
-                    let stored = StoredEvent(envelope: envelope, bytes: bytes)
-                    let event = try envelope.decodeEvent()
-                    for p in fresh { try p.apply(stored, event, in: wtxn) }
-                }
-                next = last.0 + 1
-            }
-        }
+        let set = try ProjectionSet(env: scratch, projections: fresh, logger: logger)
+        try set.replayChunked(fresh, reader: reader, to: head, progress: nil)
         var mismatches: [String] = []
         try scratch.read { stxn in
             for (l, f) in zip(live, fresh) {

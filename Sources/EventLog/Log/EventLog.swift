@@ -72,6 +72,14 @@ public final class EventLog: @unchecked Sendable {
         startWriter()
     }
 
+    /// Runs `body` holding the data directory's writer lock if no other process holds it
+    /// (`body(true)`), or without it (`body(false)`) when a writer is running.
+    public static func withWriterLockIfFree<T>(_ dir: String, _ body: (Bool) throws -> T) throws -> T {
+        guard let fd = try? takeWriterLock(dir) else { return try body(false) }
+        defer { Foundation.close(fd) }
+        return try body(true)
+    }
+
     /// One writing process per data directory: its in-memory head must be the truth.
     private static func takeWriterLock(_ dir: String) throws -> Int32 {
         let path = dir + "/writer.lock"

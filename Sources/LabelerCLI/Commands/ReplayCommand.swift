@@ -30,7 +30,7 @@ struct RebuildCmd: ParsableCommand {
         let bar = ProgressBar()
         let r = try Rebuild.run(dataDir: data.dataDir, names: projection, progress: bar.update)
         bar.finish()
-        print("rebuilt \(r.projections.joined(separator: ", ")) from \(r.events) events in \(String(format: "%.2f", r.seconds)) s (\(Int(r.eventsPerSecond)) events/s)")
+        print("rebuilt \(r.projections.joined(separator: ", ")) from \(r.events) events in \(String(format: "%.2f", r.seconds)) s (\(Int(r.eventsPerSecond)) events/s)\(r.whileServing ? "; a server is running, so the rebuild was switched in as one transaction" : "")")
     }
 }
 

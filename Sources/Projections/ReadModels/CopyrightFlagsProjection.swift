@@ -41,6 +41,50 @@ public struct FlagRecord: Codable, Sendable, Equatable {
     public var deferrals: Int = 0
 
     public var isFlag: Bool { labelSeq != nil }
+
+    public init(uri: String) { self.uri = uri }
+
+    /// Canonical DAG-CBOR written by hand (this record is updated for every copyright label, so
+    /// the generic encoder would dominate rebuilds). Keys in canonical order.
+    func encoded() throws -> [UInt8] {
+        var w = CBORWriter(capacity: 96 + uri.utf8.count)
+        let count = 2 + (context != nil ? 1 : 0) + (labelSeq != nil ? 1 : 0) + (flaggedAt != nil ? 1 : 0)
+            + (resolution != nil ? 1 : 0) + (confirmation != nil ? 1 : 0)
+        w.writeMapHeader(count)
+        w.writeText("uri"); w.writeText(uri)
+        if let context { w.writeText("context"); w.write(try CBOREncoder().encodeValue(context)) }
+        if let labelSeq { w.writeText("labelSeq"); w.writeUnsigned(labelSeq) }
+        w.writeText("deferrals"); w.writeInt(deferrals)
+        if let flaggedAt { w.writeText("flaggedAt"); w.writeText(flaggedAt) }
+        if let resolution { w.writeText("resolution"); w.write(try CBOREncoder().encodeValue(resolution)) }
+        if let confirmation { w.writeText("confirmation"); w.write(try CBOREncoder().encodeValue(confirmation)) }
+        return w.bytes
+    }
+
+    init(bytes: [UInt8]) throws {
+        var r = CBORReader(bytes)
+        let n = try r.readMapHeader()
+        var uri: String? = nil
+        var record = FlagRecord(uri: "")
+        var previous: String? = nil
+        for _ in 0..<n {
+            let key = try r.readKey(after: previous)
+            previous = key
+            switch key {
+            case "uri": uri = try r.readText()
+            case "labelSeq": record.labelSeq = UInt64(try r.readInt())
+            case "deferrals": record.deferrals = try r.readInt()
+            case "flaggedAt": record.flaggedAt = try r.readText()
+            case "context": record.context = try CBORDecoder().decode(TrackContext.self, from: r.readValue())
+            case "resolution": record.resolution = try CBORDecoder().decode(FlagResolution.self, from: r.readValue())
+            case "confirmation": record.confirmation = try CBORDecoder().decode(FlagConfirmation.self, from: r.readValue())
+            default: try r.skipValue()
+            }
+        }
+        guard let uri else { throw CBORError(.missingField, at: 0, "flag record without uri") }
+        record.uri = uri
+        self = record
+    }
     public var state: State {
         if resolution != nil { return .resolved }
         if confirmation != nil { return .confirmed }
@@ -64,7 +108,7 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
     }
 
     public func record(uri: String, _ txn: LMDBTransaction) throws -> FlagRecord? {
-        try Record.get(FlagRecord.self, txn, byURI, Array(uri.utf8))
+        try txn.get(byURI, Array(uri.utf8)) { try $0.map { try FlagRecord(bytes: Array($0)) } }
     }
 
     func update(_ uri: String, _ txn: LMDBTransaction, _ change: (inout FlagRecord) -> Void) throws {
@@ -75,11 +119,11 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
             if let oldSeq { try txn.delete(order, BigEndian.bytes(oldSeq)) }
             if let s = r.labelSeq { try txn.put(order, BigEndian.bytes(s), Array(uri.utf8)) }
         }
-        try Record.put(r, txn, byURI, Array(uri.utf8))
+        try txn.put(byURI, Array(uri.utf8), r.encoded())
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
-        let at = event.envelope.recordedAtString
+        var at: String { event.envelope.recordedAtString }
         let actor = event.envelope.actor
         switch decoded {
         case .labelApplied(let e) where e.label.val == Self.labelValue:
@@ -137,7 +181,7 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
             return true
         }
         for u in uris {
-            guard let r = try Record.get(FlagRecord.self, txn, byURI, u) else { continue }
+            guard let r = try txn.get(byURI, u, { try $0.map { try FlagRecord(bytes: Array($0)) } }) else { continue }
             if let states, !states.contains(r.state) { continue }
             out.append(r)
             if out.count >= limit { break }

@@ -5,17 +5,23 @@ import LabelerCore
 /// by exact URI and by URI prefix. Each entry moves to its newest seq when superseded.
 public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     public static let name = "labels"
-    public static let version = 1
+    public static let version = 2
     let current: MDB_dbi_t  // src 0 uri 0 cid 0 val -> seq
-    let bySeq: MDB_dbi_t  // seq -> signed label DAG-CBOR
+    let bySeq: MDB_dbi_t  // seq -> () for current labels, in seq order
     let byURI: MDB_dbi_t  // uri 0 seq -> ()
+    /// The label-stream table holds every label's signed bytes by seq; queries read them there
+    /// instead of storing them twice.
+    let stream: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [current, bySeq, byURI] }
 
     public init(env: LMDBEnvironment) throws {
         current = try env.database("labels.current")
         bySeq = try env.database("labels.byseq")
         byURI = try env.database("labels.byuri")
+        stream = try env.database("stream")
     }
+
+    func labelBytes(_ seq: [UInt8], _ txn: LMDBTransaction) throws -> [UInt8]? { try txn.getBytes(stream, seq) }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
         guard case .labelApplied(let e) = decoded else { return }
@@ -28,7 +34,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         }
         let seq = BigEndian.bytes(event.seq)
         try txn.put(current, k, seq)
-        try txn.put(bySeq, seq, l.signedBytes(), append: true)
+        try txn.put(bySeq, seq, [], append: true)
         try txn.put(byURI, Key.withSeq(Array(l.uri.utf8), event.seq), [])
     }
 
@@ -80,8 +86,9 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         if scanAll {
             let matchers = patterns
             var more = false
-            try txn.scan(bySeq, from: BigEndian.bytes(after + 1)) { k, v in
-                let label = try Label(cbor: CBOR.decode(UnsafeRawBufferPointer(v)))
+            try txn.scan(bySeq, from: BigEndian.bytes(after + 1)) { k, _ in
+                guard let bytes = try labelBytes(Array(k), txn) else { return true }
+                let label = try Label(cbor: CBOR.decode(bytes))
                 guard Self.matches(label, matchers), sources.map({ $0.contains(label.src) }) ?? true else { return true }
                 if out.count == limit {
                     more = true
@@ -93,7 +100,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
             return (out, more)
         }
         for (i, s) in seqs.enumerated() {
-            guard let bytes = try txn.getBytes(bySeq, BigEndian.bytes(s)) else { continue }
+            guard let bytes = try labelBytes(BigEndian.bytes(s), txn) else { continue }
             let label = try Label(cbor: CBOR.decode(bytes))
             guard sources.map({ $0.contains(label.src) }) ?? true else { continue }
             out.append((s, label))
@@ -115,7 +122,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     /// The current label for a key, if any.
     public func label(src: String, uri: String, cid: String?, val: String, _ txn: LMDBTransaction) throws -> (UInt64, Label)? {
         guard let seq = try txn.getBytes(current, Key.join(src, uri, cid ?? "", val)),
-            let bytes = try txn.getBytes(bySeq, seq)
+            let bytes = try labelBytes(seq, txn)
         else { return nil }
         return (BigEndian.uint64(seq), try Label(cbor: CBOR.decode(bytes)))
     }

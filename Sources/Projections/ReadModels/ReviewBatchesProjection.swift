@@ -41,7 +41,7 @@ public final class ReviewBatchesProjection: Projection, @unchecked Sendable {
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
-        let at = event.envelope.recordedAtString
+        var at: String { event.envelope.recordedAtString }
         switch decoded {
         case .reviewBatchCreated(let e):
             var seen = Set<String>()
