@@ -67,6 +67,7 @@ public func buildApplication(
     let emit = EmitRoutes(service: service, maxBody: config.maxBodyBytes)
     admin.post("/emit-label") { request, _ in try await emit.emitOne(request) }
     admin.post("/emit-labels") { request, _ in try await emit.emitMany(request) }
+    ScanRoutes(service: service, config: config).register(admin)
 
     var app = Application(
         router: router,

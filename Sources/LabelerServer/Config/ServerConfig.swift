@@ -12,6 +12,15 @@ public struct ServerConfig: Sendable {
     /// Nil: the DID recorded in the log, or the signing key's did:key on first run.
     public var did: String?
     public var publicURL: String?
+    /// AuDD: scanning is on when a key is configured.
+    public var auddAPIKey: String?
+    public var auddAPIURL = "https://enterprise.audd.io/"
+    public var scanTimeoutSeconds = 60
+    /// The flag policy's name (`dominant` default, or `presence`) and its share threshold.
+    public var flagPolicy = "dominant"
+    public var flagThreshold = 0.3
+    /// Reports accepted per client per minute.
+    public var reportsPerMinute = 10
     public var maxBodyBytes = 1 << 20
     public var maxConcurrentBackfills = 8
     /// Where the admin token was created on this run, to tell the operator.
@@ -73,12 +82,29 @@ public struct ServerConfig: Sendable {
                 url.path.isEmpty || url.path == "/"
             else { throw Error("LABELER_PUBLIC_URL must be scheme://host[:port] with no path: \(u)") }
         }
+        var scanning: (key: String?, url: String?, policy: String?, threshold: Double?) = (nil, nil, nil, nil)
+        scanning.key = environment["AUDD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        scanning.url = environment["AUDD_API_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let u = scanning.url, URL(string: u)?.scheme == nil { throw Error("AUDD_API_URL is not a URL: \(u)") }
+        scanning.policy = environment["FLAG_POLICY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let p = scanning.policy, !["dominant", "presence"].contains(p) {
+            throw Error("FLAG_POLICY must be dominant or presence, not \(p)")
+        }
+        if let t = environment["FLAG_THRESHOLD"], !t.isEmpty {
+            guard let v = Double(t), v > 0, v <= 1 else { throw Error("FLAG_THRESHOLD must be a number in (0, 1]") }
+            scanning.threshold = v
+        }
         let p = port ?? 8080
         guard (0...65535).contains(p) else { throw Error("--port must be 0-65535") }
-        return ServerConfig(
+        var config = ServerConfig(
             dataDir: dir, host: host ?? "127.0.0.1", port: p, adminToken: token, signingKey: key, did: did,
             publicURL: publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, createdTokenPath: createdToken,
             createdKeyPath: createdKey)
+        config.auddAPIKey = scanning.key
+        if let u = scanning.url { config.auddAPIURL = u }
+        if let p = scanning.policy { config.flagPolicy = p }
+        if let t = scanning.threshold { config.flagThreshold = t }
+        return config
     }
 
     static func wrap<T>(_ body: () throws -> T) throws -> T {
