@@ -11,10 +11,13 @@ import ServiceLifecycle
 public struct LabelerRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The peer's IP address (for per-client rate limits).
+    public let client: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
+        client = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     public var maxUploadSize: Int { 1 << 20 }
@@ -68,6 +71,28 @@ public func buildApplication(
     admin.post("/emit-label") { request, _ in try await emit.emitOne(request) }
     admin.post("/emit-labels") { request, _ in try await emit.emitMany(request) }
     ScanRoutes(service: service, config: config).register(admin)
+
+    let commands = ModerationCommands(service: service)
+    let flags = FlagRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)
+    admin.post("/admin/context") { request, _ in try await flags.context(request) }
+    admin.get("/admin/flags") { request, _ in try flags.list(request) }
+    admin.post("/admin/resolve") { request, _ in try await flags.resolve(request) }
+
+    let batches = BatchRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)
+    admin.post("/admin/batches") { request, _ in try await batches.create(request) }
+    admin.get("/admin/review/{id}/data") { _, ctx in try batches.data(ctx.parameters.get("id") ?? "") }
+    admin.post("/admin/review/{id}/submit") { request, ctx in try await batches.submit(ctx.parameters.get("id") ?? "", request) }
+
+    let images = ImageRoutes(service: service, maxBody: config.maxBodyBytes)
+    router.get("/sensitive-images") { _, _ in try images.list() }
+    admin.get("/admin/sensitive-images") { _, _ in try images.listAdmin() }
+    admin.post("/admin/sensitive-images") { request, _ in try await images.add(request) }
+    admin.post("/admin/sensitive-images/remove") { request, _ in try await images.remove(request) }
+
+    let reports = ReportRoutes(service: service, maxBody: config.maxBodyBytes, limiter: RateLimiter(perMinute: config.reportsPerMinute))
+    router.post("/xrpc/com.atproto.moderation.createReport") { request, ctx in try await reports.create(request, client: ctx.client) }
+    admin.get("/admin/reports") { request, _ in try reports.list(request) }
+    admin.post("/admin/reports/{id}/resolve") { request, ctx in try await reports.resolve(ctx.parameters.get("id") ?? "", request) }
 
     var app = Application(
         router: router,

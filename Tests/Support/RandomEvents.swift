@@ -42,7 +42,14 @@ public struct RandomEvents {
 
     /// One random event of any kind (the caller appends it; `noteAppended` learns image ids).
     public mutating func next() -> NewEvent {
-        switch rng.next() % 14 {
+        switch rng.next() % 16 {
+        case 14:
+            return ReportCreated(reasonType: "com.atproto.moderation.defs#reasonSpam", reason: chance(0.5) ? "spam!" : nil,
+                                 subject: pick(uris), subjectCid: nil, reportedBy: "did:plc:reporter", client: "127.0.0.1")
+                .event(actor: Actor("reporter"))
+        case 15:
+            return ReportResolved(reportId: rng.next() % 400 + 1, status: pick(ReportResolved.Status.allCases), notes: "ok", resolvedBy: "alice")
+                .event(actor: .admin())
         case 0, 1, 2, 3: return label()
         case 4: return label(neg: true)
         case 5:

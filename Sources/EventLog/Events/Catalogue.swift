@@ -234,3 +234,42 @@ public struct SensitiveImageRemoved: EventPayload, Equatable {
     public var id: UInt64
     public init(id: UInt64) { self.id = id }
 }
+
+/// A user report arrived (`com.atproto.moderation.createReport`). Its id is this event's seq.
+public struct ReportCreated: EventPayload, Equatable {
+    public static let eventType = "report.created"
+    public static let version = 1
+    /// e.g. `com.atproto.moderation.defs#reasonSpam`.
+    public var reasonType: String
+    public var reason: String?
+    /// The reported account DID or record AT-URI, and the record's CID for a strong ref.
+    public var subject: String
+    public var subjectCid: String?
+    /// Who says they reported it (a DID from an unverified token), and the client address.
+    public var reportedBy: String?
+    public var client: String?
+    public init(reasonType: String, reason: String?, subject: String, subjectCid: String?, reportedBy: String?, client: String?) {
+        self.reasonType = reasonType
+        self.reason = reason
+        self.subject = subject
+        self.subjectCid = subjectCid
+        self.reportedBy = reportedBy
+        self.client = client
+    }
+}
+
+public struct ReportResolved: EventPayload, Equatable {
+    public static let eventType = "report.resolved"
+    public static let version = 1
+    public enum Status: String, Codable, Sendable, CaseIterable { case open, investigating, resolved, dismissed }
+    public var reportId: UInt64
+    public var status: Status
+    public var notes: String?
+    public var resolvedBy: String?
+    public init(reportId: UInt64, status: Status, notes: String?, resolvedBy: String?) {
+        self.reportId = reportId
+        self.status = status
+        self.notes = notes
+        self.resolvedBy = resolvedBy
+    }
+}

@@ -14,6 +14,8 @@ public enum LabelerEvent: Sendable, Equatable {
     case reviewBatchCompleted(ReviewBatchCompleted)
     case sensitiveImageAdded(SensitiveImageAdded)
     case sensitiveImageRemoved(SensitiveImageRemoved)
+    case reportCreated(ReportCreated)
+    case reportResolved(ReportResolved)
     case unknown(type: String, v: Int)
 
     /// Every payload type of the catalogue, with how to wrap it.
@@ -33,6 +35,8 @@ public enum LabelerEvent: Sendable, Equatable {
         add(ReviewBatchCompleted.self, LabelerEvent.reviewBatchCompleted)
         add(SensitiveImageAdded.self, LabelerEvent.sensitiveImageAdded)
         add(SensitiveImageRemoved.self, LabelerEvent.sensitiveImageRemoved)
+        add(ReportCreated.self, LabelerEvent.reportCreated)
+        add(ReportResolved.self, LabelerEvent.reportResolved)
         return d
     }()
 
@@ -89,6 +93,7 @@ public enum LabelerEvent: Sendable, Equatable {
         case .flagResolved(let e): [e.uri]
         case .reviewBatchCreated(let e): e.uris
         case .reviewDecisionRecorded(let e): [e.uri]
+        case .reportCreated(let e): [e.subject]
         default: []
         }
     }

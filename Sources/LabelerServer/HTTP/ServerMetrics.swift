@@ -12,6 +12,7 @@ public final class ServerMetrics: Sendable {
     static let knownRoutes: Set<String> = [
         "/", "/health", "/metrics", "/emit-label", "/emit-labels", "/.well-known/did.json",
         "/xrpc/com.atproto.label.queryLabels", "/xrpc/com.atproto.label.subscribeLabels", "/xrpc/_health",
+        "/xrpc/com.atproto.moderation.createReport", "/sensitive-images", "/scan",
     ]
 
     /// Bounded label cardinality: unknown paths are counted together.

@@ -42,6 +42,8 @@ public struct XRPCError: HTTPResponseError, Sendable, CustomStringConvertible {
         switch error {
         case let e as XRPCError: return e
         case let e as LabelValidationError: return .invalidRequest(e.description)
+        case let e as ModerationCommands.CommandError:
+            return XRPCError(HTTPResponse.Status(code: e.status), e.name, e.description)
         case let e as EventLogErrorMapping: return e.xrpc
         case let e as HTTPError:
             let name: String = switch e.status.code {

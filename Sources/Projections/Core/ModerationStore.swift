@@ -19,6 +19,7 @@ public final class ModerationStore: Sendable {
     public let batches: ReviewBatchesProjection
     public let images: SensitiveImagesProjection
     public let audit: AuditProjection
+    public let reports: ReportsProjection
 
     /// Every read model, in apply order.
     public static func makeProjections(env: LMDBEnvironment) throws -> [any Projection] {
@@ -26,7 +27,7 @@ public final class ModerationStore: Sendable {
             try SigningKeysProjection(env: env), try CurrentLabelsProjection(env: env),
             try LabelStreamProjection(env: env), try CopyrightFlagsProjection(env: env),
             try ReviewBatchesProjection(env: env), try SensitiveImagesProjection(env: env),
-            try AuditProjection(env: env),
+            try AuditProjection(env: env), try ReportsProjection(env: env),
         ]
     }
 
@@ -47,6 +48,7 @@ public final class ModerationStore: Sendable {
         batches = all[4] as! ReviewBatchesProjection
         images = all[5] as! SensitiveImagesProjection
         audit = all[6] as! AuditProjection
+        reports = all[7] as! ReportsProjection
         if readOnly {
             log = nil
         } else {

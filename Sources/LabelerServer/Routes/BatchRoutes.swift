@@ -1,0 +1,72 @@
+import EventLog
+import Foundation
+import Hummingbird
+import LabelerCore
+import Projections
+
+/// `/admin/batches`, `/admin/review/:id/data`, `/admin/review/:id/submit`.
+struct BatchRoutes {
+    let service: LabelerService
+    let commands: ModerationCommands
+    let maxBody: Int
+    static let maxURIs = 1000
+
+    struct CreateBody: Decodable {
+        var uris: [String]?
+        var created_by: String?
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        let body = try await decodeBody(CreateBody.self, request, limit: maxBody)
+        let uris = body.uris ?? []
+        guard uris.count <= Self.maxURIs else { throw XRPCError.invalidRequest("uris: at most \(Self.maxURIs)") }
+        for (i, u) in uris.enumerated() { try requireSubject(u, field: "uris[\(i)]") }
+        try requireText(body.created_by, field: "created_by", max: 256)
+        let r = try await commands.createBatch(uris: uris, createdBy: body.created_by, actor: .admin(body.created_by))
+        return try jsonResponse(["id": r.id, "url": "/admin/review/\(r.id)", "flag_count": r.count])
+    }
+
+    func data(_ id: String) throws -> Response {
+        let store = service.store
+        let (batch, flags): (BatchRecord?, [FlagRecord?]) = try store.read { txn in
+            guard let b = try store.batches.batch(id, txn) else { return (nil, []) }
+            return (b, try b.uris.map { try store.flags.record(uri: $0, txn) })
+        }
+        guard let batch else { throw XRPCError.notFound("no review batch \(id)") }
+        let items: [[String: Any]] = zip(batch.uris, flags).map { uri, flag in
+            var j = flag.map(FlagRoutes.json) ?? ["uri": uri]
+            if let d = batch.decisions[uri] { j["decision"] = d.decision.rawValue }
+            return j
+        }
+        return try jsonResponse([
+            "batch_id": batch.id, "status": batch.status.rawValue, "created_at": batch.createdAt,
+            "created_by": batch.createdBy ?? NSNull(), "completed_at": batch.completedAt ?? NSNull(), "flags": items,
+        ])
+    }
+
+    struct SubmitBody: Decodable {
+        struct Item: Decodable {
+            var uri: String
+            var decision: String
+        }
+        var decisions: [Item]
+    }
+
+    func submit(_ id: String, _ request: Request) async throws -> Response {
+        let body = try await decodeBody(SubmitBody.self, request, limit: maxBody)
+        guard !body.decisions.isEmpty else { throw XRPCError.invalidRequest("decisions must not be empty") }
+        guard body.decisions.count <= Self.maxURIs else { throw XRPCError.invalidRequest("decisions: at most \(Self.maxURIs)") }
+        let decisions = try body.decisions.enumerated().map { i, d in
+            guard let decision = ReviewDecision(rawValue: d.decision) else {
+                throw XRPCError.invalidRequest("decisions[\(i)].decision must be clear, confirm or defer")
+            }
+            try requireSubject(d.uri, field: "decisions[\(i)].uri")
+            return ModerationCommands.Decision(uri: d.uri, decision: decision)
+        }
+        let r = try await commands.submit(batchId: id, decisions: decisions, actor: .admin())
+        return try jsonResponse([
+            "resolved_count": r.resolved, "status": r.completed ? "completed" : "pending",
+            "message": "processed \(decisions.count) decisions, resolved \(r.resolved) flags",
+        ])
+    }
+}

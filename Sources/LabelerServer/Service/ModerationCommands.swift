@@ -1,0 +1,128 @@
+import EventLog
+import Foundation
+import LabelerCore
+import Projections
+
+/// The operators' commands: each validates, signs what it needs off the writer, then decides
+/// inside the writer's transaction against current state, so concurrent commands cannot
+/// double-apply (e.g. two resolutions of one flag emit one negation).
+public struct ModerationCommands: Sendable {
+    public let service: LabelerService
+    public static let copyrightValue = CopyrightFlagsProjection.labelValue
+
+    public init(service: LabelerService) { self.service = service }
+
+    public struct CommandError: Error, Sendable, CustomStringConvertible {
+        public let status: Int
+        public let name: String
+        public let description: String
+        static func notFound(_ m: String) -> CommandError { CommandError(status: 404, name: "NotFound", description: m) }
+        static func invalid(_ m: String) -> CommandError { CommandError(status: 400, name: "InvalidRequest", description: m) }
+        static func conflict(_ m: String) -> CommandError { CommandError(status: 409, name: "Conflict", description: m) }
+    }
+
+    public struct ResolveResult: Sendable {
+        public let seq: UInt64
+        public let alreadyResolved: Bool
+    }
+
+    /// Negates an open copyright flag and records why. Resolving a resolved flag changes nothing.
+    public func resolve(uri: String, val: String, reason: ResolutionReason, notes: String?, actor: Actor) async throws -> ResolveResult {
+        let negation = try service.makeLabel(LabelRequest(uri: uri, val: val, neg: true)).signed(with: service.key)
+        let flags = service.store.flags
+        let outcome = Mutex<ResolveResult?>(nil)
+        let seqs = try await service.log.append(deciding: { txn in
+            guard let flag = try flags.record(uri: uri, txn), flag.isFlag else {
+                throw CommandError.notFound("no copyright flag for \(uri)")
+            }
+            if let r = flag.resolution {
+                outcome.withLock { $0 = ResolveResult(seq: r.seq, alreadyResolved: true) }
+                return []
+            }
+            return [
+                LabelApplied(label: negation).event(actor: actor),
+                FlagResolved(uri: uri, val: val, reason: reason, notes: notes).event(actor: actor),
+            ]
+        })
+        if let earlier = outcome.withLock({ $0 }) { return earlier }
+        return ResolveResult(seq: seqs[0], alreadyResolved: false)
+    }
+
+    /// A review batch of open flags (all pending ones when `uris` is empty); the id is unguessable.
+    public func createBatch(uris: [String], createdBy: String?, actor: Actor) async throws -> (id: String, count: Int) {
+        var seen = Set<String>()
+        let wanted = uris.filter { seen.insert($0).inserted }
+        let id = Base32.encode(secureRandomBytes(16))
+        let flags = service.store.flags
+        let count = Mutex(0)
+        try await service.log.append(deciding: { txn in
+            var chosen: [String]
+            if wanted.isEmpty {
+                chosen = try flags.list(states: [.pending], txn).map(\.uri)
+            } else {
+                chosen = []
+                var bad: [String] = []
+                for u in wanted {
+                    if let f = try flags.record(uri: u, txn), f.isFlag, f.state != .resolved { chosen.append(u) } else { bad.append(u) }
+                }
+                if !bad.isEmpty {
+                    throw CommandError.invalid("not open copyright flags: \(bad.prefix(5).joined(separator: ", "))\(bad.count > 5 ? " (+\(bad.count - 5) more)" : "")")
+                }
+            }
+            guard !chosen.isEmpty else { throw CommandError.invalid("no flags to review") }
+            count.withLock { $0 = chosen.count }
+            return [ReviewBatchCreated(batchId: id, uris: chosen, createdBy: createdBy).event(actor: actor)]
+        })
+        return (id, count.withLock { $0 })
+    }
+
+    public struct Decision: Sendable {
+        public let uri: String
+        public let decision: ReviewDecision
+        public init(uri: String, decision: ReviewDecision) {
+            self.uri = uri
+            self.decision = decision
+        }
+    }
+
+    /// Records review decisions; `clear` negates the flag and resolves it as fingerprint noise.
+    /// The batch completes when every flag in it has a decision.
+    public func submit(batchId: String, decisions: [Decision], actor: Actor) async throws -> (resolved: Int, completed: Bool) {
+        var seen = Set<String>()
+        for d in decisions where !seen.insert(d.uri).inserted { throw CommandError.invalid("\(d.uri) appears twice") }
+        var negations: [String: Label] = [:]
+        for d in decisions where d.decision == .clear {
+            negations[d.uri] = try service.makeLabel(LabelRequest(uri: d.uri, val: Self.copyrightValue, neg: true)).signed(with: service.key)
+        }
+        let store = service.store
+        let signedNegations = negations
+        let result = Mutex((0, false))
+        try await service.log.append(deciding: { txn in
+            guard let batch = try store.batches.batch(batchId, txn) else { throw CommandError.notFound("no review batch \(batchId)") }
+            guard batch.status == .pending else { throw CommandError.conflict("batch \(batchId) is already completed") }
+            let members = Set(batch.uris)
+            let outside = decisions.filter { !members.contains($0.uri) }.map(\.uri)
+            guard outside.isEmpty else { throw CommandError.invalid("not in batch \(batchId): \(outside.prefix(5).joined(separator: ", "))") }
+            var events: [NewEvent] = []
+            var resolved = 0
+            for d in decisions {
+                events.append(ReviewDecisionRecorded(batchId: batchId, uri: d.uri, decision: d.decision).event(actor: actor))
+                if d.decision == .clear, let flag = try store.flags.record(uri: d.uri, txn), flag.isFlag, flag.resolution == nil {
+                    events.append(LabelApplied(label: signedNegations[d.uri]!).event(actor: actor))
+                    events.append(FlagResolved(uri: d.uri, val: Self.copyrightValue, reason: .fingerprintNoise, notes: "batch review: cleared")
+                        .event(actor: actor))
+                    resolved += 1
+                }
+            }
+            let decided = Set(batch.decisions.keys).union(decisions.map(\.uri))
+            let completed = members.isSubset(of: decided)
+            if completed { events.append(ReviewBatchCompleted(batchId: batchId).event(actor: actor)) }
+            result.withLock { $0 = (resolved, completed) }
+            return events
+        })
+        let (resolved, completed) = result.withLock { $0 }
+        return (resolved, completed)
+    }
+}
+
+import Synchronization
