@@ -38,8 +38,8 @@ struct Harness: Sendable {
 
     var auth: HTTPFields { [.init("X-Moderation-Key")!: token, .contentType: "application/json"] }
 
-    func get(_ uri: String) async throws -> (Int, [String: Any]) {
-        try await client.execute(uri: uri, method: .get) { r in (Int(r.status.code), Self.json(r.body)) }
+    func get(_ uri: String, admin: Bool = false) async throws -> (Int, [String: Any]) {
+        try await client.execute(uri: uri, method: .get, headers: admin ? auth : [:]) { r in (Int(r.status.code), Self.json(r.body)) }
     }
 
     func post(_ uri: String, _ body: String, headers: HTTPFields? = nil) async throws -> (Int, [String: Any]) {

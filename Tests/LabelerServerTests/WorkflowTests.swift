@@ -1,0 +1,159 @@
+import EventLog
+import Foundation
+import LabelerCore
+import LabelerServer
+import Testing
+
+struct WorkflowTests {
+    static let uri = "at://did:plc:artist1/fm.plyr.track/3kwork"
+
+    @Test func resolvingTwiceEmitsOneNegationAndEveryReasonRoundTrips() async throws {
+        try await Harness.run { h in
+            for (i, reason) in ResolutionReason.allCases.enumerated() {
+                let u = "at://did:plc:artist1/fm.plyr.track/r\(i)"
+                try await h.emit(u)
+                let (s1, b1) = try await h.post("/admin/resolve", "{\"uri\":\"\(u)\",\"reason\":\"\(reason.rawValue)\",\"notes\":\"n\(i)\"}")
+                #expect(s1 == 200 && b1["already_resolved"] as? Bool == false)
+                let head = h.service.log.head
+                let (s2, b2) = try await h.post("/admin/resolve", "{\"uri\":\"\(u)\",\"reason\":\"other\"}")
+                #expect(s2 == 200 && b2["already_resolved"] as? Bool == true)
+                #expect(h.service.log.head == head, "a second resolve appends nothing")
+            }
+            let (_, all) = try await h.get("/admin/flags?filter=resolved", admin: true)
+            let tracks = all["tracks"] as! [[String: Any]]
+            #expect(tracks.count == ResolutionReason.allCases.count)
+            let reasons = Set(tracks.map { ($0["resolution"] as! [String: Any])["reason"] as! String })
+            #expect(reasons == Set(ResolutionReason.allCases.map(\.rawValue)))
+            let negations = try await h.queryAll(["at://did:plc:artist1/*"], limit: 50).filter { $0["neg"] as? Bool == true }
+            #expect(negations.count == ResolutionReason.allCases.count)
+        }
+    }
+
+    @Test func concurrentResolutionsOfOneFlagEmitOneNegation() async throws {
+        try await Harness.run { h in
+            try await h.emit(Self.uri)
+            try await withThrowingTaskGroup(of: Void.self) { g in
+                for _ in 0..<8 { g.addTask { _ = try await h.post("/admin/resolve", "{\"uri\":\"\(Self.uri)\",\"reason\":\"licensed\"}") } }
+                try await g.waitForAll()
+            }
+            let events = try h.service.log.read(from: 1, limit: 100).map { try $0.envelope.decodeEvent() }
+            let negs = events.filter { if case .labelApplied(let l) = $0 { return l.label.isNegation } else { return false } }
+            #expect(negs.count == 1)
+        }
+    }
+
+    @Test func batchesRecordDecisionsAndComplete() async throws {
+        try await Harness.run { h in
+            let uris = (0..<3).map { "at://did:plc:artist9/fm.plyr.track/b\($0)" }
+            for u in uris { try await h.emit(u) }
+            let (s, b) = try await h.post("/admin/batches", "{\"created_by\":\"alice\"}")
+            #expect(s == 200 && (b["flag_count"] as? Int) == 3)
+            let id = b["id"] as! String
+            #expect(id.count >= 26, "ids are unguessable (128 random bits)")
+            let (s1, r1) = try await h.post("/admin/review/\(id)/submit", "{\"decisions\":[{\"uri\":\"\(uris[0])\",\"decision\":\"clear\"},{\"uri\":\"\(uris[1])\",\"decision\":\"defer\"}]}")
+            #expect(s1 == 200 && r1["status"] as? String == "pending" && r1["resolved_count"] as? Int == 1)
+            let (s2, r2) = try await h.post("/admin/review/\(id)/submit", "{\"decisions\":[{\"uri\":\"\(uris[2])\",\"decision\":\"confirm\"}]}")
+            #expect(s2 == 200 && r2["status"] as? String == "completed")
+            let (_, data) = try await h.get("/admin/review/\(id)/data", admin: true)
+            #expect(data["status"] as? String == "completed")
+            let flags = data["flags"] as! [[String: Any]]
+            #expect(Set(flags.map { $0["decision"] as! String }) == ["clear", "defer", "confirm"])
+            let states = Dictionary(uniqueKeysWithValues: flags.map { ($0["uri"] as! String, $0["state"] as! String) })
+            #expect(states == [uris[0]: "resolved", uris[1]: "pending", uris[2]: "confirmed"])
+            let (s3, e3) = try await h.post("/admin/review/\(id)/submit", "{\"decisions\":[{\"uri\":\"\(uris[1])\",\"decision\":\"clear\"}]}")
+            #expect(s3 == 409 && e3["error"] as? String == "Conflict")
+            let (s4, _) = try await h.get("/admin/review/nosuchbatch/data", admin: true)
+            #expect(s4 == 404)
+        }
+    }
+
+    @Test func sensitiveImagesAndReports() async throws {
+        try await Harness.run { h in
+            let (s1, a) = try await h.post("/admin/sensitive-images", "{\"image_id\":\"img1\",\"reason\":\"nsfw\"}")
+            #expect(s1 == 200)
+            _ = try await h.post("/admin/sensitive-images", "{\"url\":\"https://cdn.example/x.png\"}")
+            let (_, pub) = try await h.get("/sensitive-images")
+            #expect(pub["image_ids"] as? [String] == ["img1"] && pub["urls"] as? [String] == ["https://cdn.example/x.png"])
+            let (s2, rm) = try await h.post("/admin/sensitive-images/remove", "{\"id\":\((a["id"] as! NSNumber).intValue)}")
+            #expect(s2 == 200 && rm["removed"] as? Bool == true)
+            let (_, rm2) = try await h.post("/admin/sensitive-images/remove", "{\"url\":\"https://cdn.example/x.png\"}")
+            #expect(rm2["removed"] as? Bool == true)
+            let (_, none) = try await h.post("/admin/sensitive-images/remove", "{\"id\":999}")
+            #expect(none["removed"] as? Bool == false)
+            let (_, pub2) = try await h.get("/sensitive-images")
+            #expect((pub2["image_ids"] as! [String]).isEmpty && (pub2["urls"] as! [String]).isEmpty)
+
+            let report = "{\"reasonType\":\"com.atproto.moderation.defs#reasonSpam\",\"reason\":\"spam\",\"subject\":{\"$type\":\"com.atproto.repo.strongRef\",\"uri\":\"\(Self.uri)\",\"cid\":\"bafyreiham727jj3i4dqipf4vhtbhq4vgdxbpdqxj6vlppeatvnlekheg6u\"}}"
+            let (s3, r) = try await h.post("/xrpc/com.atproto.moderation.createReport", report, headers: [.contentType: "application/json"])
+            #expect(s3 == 200 && r["id"] != nil)
+            let (_, q) = try await h.get("/admin/reports?status=open", admin: true)
+            #expect((q["reports"] as! [[String: Any]]).count == 1)
+            let id = (r["id"] as! NSNumber).intValue
+            let (s4, res) = try await h.post("/admin/reports/\(id)/resolve", "{\"status\":\"dismissed\",\"admin_notes\":\"not spam\",\"resolved_by\":\"alice\"}")
+            #expect(s4 == 200 && res["status"] as? String == "dismissed" && res["admin_notes"] as? String == "not spam")
+            let (_, q2) = try await h.get("/admin/reports?status=open", admin: true)
+            #expect((q2["reports"] as! [[String: Any]]).isEmpty)
+            // The per-client rate limit (10 a minute).
+            var statuses: [Int] = []
+            for _ in 0..<12 {
+                statuses.append(try await h.post("/xrpc/com.atproto.moderation.createReport", report, headers: [.contentType: "application/json"]).0)
+            }
+            #expect(statuses.filter { $0 == 429 }.count == 3, "\(statuses)")
+        }
+    }
+
+    @Test func badInputOnEveryRouteIsRefusedAndAppendsNothing() async throws {
+        try await Harness.run { h in
+            try await h.emit(Self.uri)
+            let (_, b) = try await h.post("/admin/batches", "{}")
+            let batch = b["id"] as! String
+            let head = h.service.log.head
+            let long = String(repeating: "x", count: 20_000)
+            let cases: [(String, String)] = [
+                ("/admin/context", "{}"),
+                ("/admin/context", "{\"uri\":\"nope\"}"),
+                ("/admin/context", "{\"uri\":\"\(Self.uri)\",\"track_id\":\"12\"}"),
+                ("/admin/context", "{\"uri\":\"\(Self.uri)\",\"highest_score\":250}"),
+                ("/admin/context", "{\"uri\":\"\(Self.uri)\",\"highest_score\":-1}"),
+                ("/admin/context", "{\"uri\":\"\(Self.uri)\",\"artist_did\":\"bob\"}"),
+                ("/admin/context", "{\"uri\":\"\(Self.uri)\",\"matches\":[{\"title\":\"t\"}]}"),
+                ("/admin/context", "{\"uri\":\"\(Self.uri)\",\"track_title\":\"\(long)\"}"),
+                ("/admin/resolve", "{\"uri\":\"\(Self.uri)\"}"),
+                ("/admin/resolve", "{\"uri\":\"\(Self.uri)\",\"reason\":\"because\"}"),
+                ("/admin/resolve", "{\"uri\":\"\(Self.uri)\",\"reason\":5}"),
+                ("/admin/resolve", "{\"uri\":\"bad uri\",\"reason\":\"other\"}"),
+                ("/admin/resolve", "{\"uri\":\"\(Self.uri)\",\"val\":\"spam\",\"reason\":\"other\"}"),
+                ("/admin/batches", "{\"uris\":[\"at://did:plc:nobody/fm.plyr.track/1\"]}"),
+                ("/admin/batches", "{\"uris\":\"x\"}"),
+                ("/admin/batches", "{\"uris\":[" + Array(repeating: "\"\(Self.uri)\"", count: 1001).joined(separator: ",") + "]}"),
+                ("/admin/review/\(batch)/submit", "{}"),
+                ("/admin/review/\(batch)/submit", "{\"decisions\":[]}"),
+                ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(Self.uri)\",\"decision\":\"nuke\"}]}"),
+                ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"at://did:plc:x/fm.plyr.track/2\",\"decision\":\"clear\"}]}"),
+                ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(Self.uri)\",\"decision\":\"clear\"},{\"uri\":\"\(Self.uri)\",\"decision\":\"defer\"}]}"),
+                ("/admin/sensitive-images", "{}"),
+                ("/admin/sensitive-images", "{\"url\":\"ftp://x\"}"),
+                ("/admin/sensitive-images/remove", "{}"),
+                ("/admin/sensitive-images/remove", "{\"id\":\"x\"}"),
+                ("/admin/reports/abc/resolve", "{\"status\":\"resolved\"}"),
+                ("/admin/reports/1/resolve", "{\"status\":\"closed\"}"),
+            ]
+            for (path, body) in cases {
+                let (s, e) = try await h.post(path, body)
+                #expect((400..<500).contains(s) && s != 404 || path.contains("/reports/1/"), "\(path) \(body.prefix(60)) → \(s) \(e)")
+                #expect(e["error"] != nil && (e["message"] as? String)?.isEmpty == false, "\(path) \(body.prefix(60))")
+            }
+            for body in ["{}", "{\"reasonType\":\"x\",\"subject\":{\"did\":\"did:plc:a\"}}",
+                         "{\"reasonType\":\"com.atproto.moderation.defs#reasonSpam\",\"subject\":{\"uri\":\"\(Self.uri)\"}}",
+                         "{\"reasonType\":\"com.atproto.moderation.defs#reasonSpam\",\"subject\":{\"did\":\"nope\"}}"] {
+                let (s, _) = try await h.post("/xrpc/com.atproto.moderation.createReport", body, headers: [.contentType: "application/json"])
+                #expect(s == 400, "\(body)")
+            }
+            for q in ["/admin/flags?filter=weird", "/admin/reports?status=closed", "/admin/reports?limit=0", "/admin/reports?offset=-1"] {
+                let (s, _) = try await h.get(q, admin: true)
+                #expect(s == 400, "\(q)")
+            }
+            #expect(h.service.log.head == head, "nothing was appended")
+        }
+    }
+}
