@@ -72,6 +72,8 @@ public func buildApplication(
     admin.post("/emit-labels") { request, _ in try await emit.emitMany(request) }
     ScanRoutes(service: service, config: config).register(admin)
 
+    MachineRoutes(service: service, maxBody: config.maxBodyBytes).register(admin)
+
     let commands = ModerationCommands(service: service)
     let flags = FlagRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)
     admin.post("/admin/context") { request, _ in try await flags.context(request) }

@@ -157,3 +157,26 @@ struct WorkflowTests {
         }
     }
 }
+
+struct MachineRouteTests {
+    @Test func theBackendsQueriesAnswerAsTheOriginal() async throws {
+        try await Harness.run { h in
+            let a = "at://did:plc:m/fm.plyr.track/a", b = "at://did:plc:m/fm.plyr.track/b", c = "at://did:plc:m/fm.plyr.track/c"
+            try await h.emit(a)
+            try await h.emit(b)
+            try await h.emit(b, val: "explicit")
+            try await h.emit(c)
+            try await h.emit(c, neg: true)
+            let (_, active) = try await h.post("/internal/active-labels", "{\"uris\":[\"\(a)\",\"\(b)\",\"\(c)\"]}")
+            #expect(active["active_uris"] as? [String] == [a, b])
+            let (_, labels) = try await h.post("/admin/labels", "{\"uris\":[\"\(b)\",\"\(c)\"]}")
+            #expect((labels["labels"] as? [String: [String]]) == [b: ["copyright-violation", "explicit"]])
+            let (_, byValue) = try await h.post("/internal/labels-by-value", "{\"values\":[\"explicit\"]}")
+            #expect((byValue["labels"] as? [String: [String]]) == [b: ["explicit"]])
+            let (_, negated) = try await h.post("/internal/negated-labels", "{\"uris\":[\"\(a)\",\"\(c)\"]}")
+            #expect(negated["negated_uris"] as? [String] == [c])
+            let (s, _) = try await h.post("/internal/labels", "{\"uris\":5}")
+            #expect(s == 400)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import EventLog
+import Foundation
+import Hummingbird
+import LabelerCore
+import Projections
+
+/// The backend's machine API, kept from the original (`/internal/*` and `/admin/*` aliases):
+/// which labels are in force on given URIs, and which URIs hold given values.
+struct MachineRoutes {
+    let service: LabelerService
+    let maxBody: Int
+    static let maxItems = 5000
+
+    struct URIsBody: Decodable { var uris: [String] }
+    struct ValuesBody: Decodable { var values: [String] }
+
+    /// Values in force on a URI: latest label per (src, cid, val) positive and not expired.
+    func activeValues(_ uri: String, now: Int64, _ txn: LMDBTransaction) throws -> [String] {
+        var out: [String] = []
+        for (_, l) in try service.store.labels.labels(uri: uri, txn) where !l.isNegation {
+            if let exp = l.exp, let e = Datetime.parse(exp), e <= now { continue }
+            if !out.contains(l.val) { out.append(l.val) }
+        }
+        return out.sorted()
+    }
+
+    func uris(_ request: Request) async throws -> [String] {
+        let b = try await decodeBody(URIsBody.self, request, limit: maxBody)
+        guard b.uris.count <= Self.maxItems else { throw XRPCError.invalidRequest("uris: at most \(Self.maxItems)") }
+        return b.uris
+    }
+
+    func activeLabels(_ request: Request) async throws -> Response {
+        let uris = try await uris(request)
+        let now = Datetime.nowMicros()
+        let active = try service.store.read { txn in
+            try uris.filter { try activeValues($0, now: now, txn).contains(CopyrightFlagsProjection.labelValue) }
+        }
+        return try jsonResponse(["active_uris": active])
+    }
+
+    func labels(_ request: Request) async throws -> Response {
+        let uris = try await uris(request)
+        let now = Datetime.nowMicros()
+        var out: [String: [String]] = [:]
+        try service.store.read { txn in
+            for u in uris {
+                let v = try activeValues(u, now: now, txn)
+                if !v.isEmpty { out[u] = v }
+            }
+        }
+        return try jsonResponse(["labels": out])
+    }
+
+    func labelsByValue(_ request: Request) async throws -> Response {
+        let b = try await decodeBody(ValuesBody.self, request, limit: maxBody)
+        guard b.values.count <= 100 else { throw XRPCError.invalidRequest("values: at most 100") }
+        let wanted = Set(b.values)
+        let now = Datetime.nowMicros()
+        var out: [String: [String]] = [:]
+        guard !wanted.isEmpty else { return try jsonResponse(["labels": out]) }
+        try service.store.read { txn in
+            let all = try service.store.labels.query(txn, patterns: [.all], sources: nil, after: 0, limit: Int.max).labels
+            var seen = Set<String>()
+            for (_, l) in all where wanted.contains(l.val) && seen.insert(l.uri).inserted {
+                let v = try activeValues(l.uri, now: now, txn).filter { wanted.contains($0) }
+                if !v.isEmpty { out[l.uri] = v }
+            }
+        }
+        return try jsonResponse(["labels": out])
+    }
+
+    /// URIs whose copyright flag was ever negated (the original's semantics).
+    func negatedLabels(_ request: Request) async throws -> Response {
+        let uris = try await uris(request)
+        let negated = try service.store.read { txn in
+            try uris.filter { u in
+                try service.store.audit.seqs(for: u, txn).contains { seq in
+                    guard let e = try service.store.reader.event(at: seq), case .labelApplied(let l) = try e.envelope.decodeEvent() else {
+                        return false
+                    }
+                    return l.label.isNegation && l.label.val == CopyrightFlagsProjection.labelValue
+                }
+            }
+        }
+        return try jsonResponse(["negated_uris": negated])
+    }
+
+    func register(_ admin: RouterGroup<LabelerRequestContext>) {
+        for prefix in ["/internal", "/admin"] {
+            admin.post("\(prefix)/active-labels") { request, _ in try await activeLabels(request) }
+            admin.post("\(prefix)/labels") { request, _ in try await labels(request) }
+            admin.post("\(prefix)/labels-by-value") { request, _ in try await labelsByValue(request) }
+            admin.post("\(prefix)/negated-labels") { request, _ in try await negatedLabels(request) }
+        }
+    }
+}
