@@ -34,10 +34,30 @@ struct LabelerLifecycle: Service {
     }
 }
 
+/// Routes anyone may call; every other route sits behind the admin key (a test enumerates the
+/// router against this list, so a new route cannot be left open by accident).
+public let publicRoutes: Set<String> = [
+    "GET /", "GET /health", "GET /metrics", "GET /.well-known/did.json", "GET /xrpc/_health",
+    "GET /xrpc/com.atproto.label.queryLabels", "GET /xrpc/com.atproto.label.subscribeLabels",
+    "GET /xrpc/{method}", "POST /xrpc/{method}", "POST /xrpc/com.atproto.moderation.createReport",
+    "GET /sensitive-images",
+]
+
 /// The one place that wires the labeler: the executable and the tests both call it.
 public func buildApplication(
     service: LabelerService, config: ServerConfig, logger: Logger
 ) -> some ApplicationProtocol {
+    let router = buildRouter(service: service, config: config)
+    var app = Application(
+        router: router,
+        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "labeler"),
+        logger: logger)
+    app.addServices(LabelerLifecycle(service: service))
+    return app
+}
+
+public func buildRouter(service: LabelerService, config: ServerConfig) -> Router<LabelerRequestContext> {
     let metrics = ServerMetrics()
     let router = Router(context: LabelerRequestContext.self)
     router.add(middleware: ErrorMiddleware(metrics: metrics))
@@ -96,11 +116,5 @@ public func buildApplication(
     admin.get("/admin/reports") { request, _ in try reports.list(request) }
     admin.post("/admin/reports/{id}/resolve") { request, ctx in try await reports.resolve(ctx.parameters.get("id") ?? "", request) }
 
-    var app = Application(
-        router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router),
-        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "labeler"),
-        logger: logger)
-    app.addServices(LabelerLifecycle(service: service))
-    return app
+    return router
 }
