@@ -1,0 +1,138 @@
+import EventLog
+import Foundation
+
+/// Decides whether a scan's matches flag the track. Pure: it reads only the matches as recorded
+/// in `ScanRecorded`, so anyone can re-run the decision from the log.
+///
+/// - `dominant` (default): flagged when one song (artist + title, case-insensitive) is in at least
+///   `threshold` of the matched segments, or when the upload is a mix: at least `mixSongs`
+///   distinct songs each matched at `mixOffsets` or more distinct offsets.
+/// - `presence`: any match flags.
+///
+/// A segment is one position in the upload: the match's `offsetMs`; a match without an offset
+/// (the standard endpoint's single song) is a segment of its own. A song's positions, for the mix
+/// rule, are its distinct `offsetMs` values, or its `timecode`s when AuDD gave no offset (the
+/// original used `timecode`, which is a position in the reference recording, not the upload).
+public struct FlagPolicy: Sendable, Equatable {
+    public enum Rule: String, Sendable, CaseIterable {
+        case dominant, presence
+    }
+
+    public var rule: Rule
+    /// Share of matched segments (0, 1] one song needs under `dominant`.
+    public var threshold: Double
+    public var mixSongs = 3
+    public var mixOffsets = 3
+
+    public init(rule: Rule, threshold: Double = 0.3) {
+        self.rule = rule
+        self.threshold = threshold
+    }
+
+    /// From `FLAG_POLICY` / `FLAG_THRESHOLD`; nil for an unknown name.
+    public init?(name: String, threshold: Double) {
+        guard let rule = Rule(rawValue: name), threshold > 0, threshold <= 1 else { return nil }
+        self.init(rule: rule, threshold: threshold)
+    }
+
+    /// As recorded in `ScanRecorded.policy`, with its parameters.
+    public var description: String {
+        switch rule {
+        case .dominant: "dominant(threshold=\(threshold),mix=\(mixSongs)x\(mixOffsets))"
+        case .presence: "presence"
+        }
+    }
+
+    public func decide(_ matches: [ScanMatch]) -> FlagDecision {
+        let stats = MatchStats(matches)
+        var d = FlagDecision(
+            isFlagged: false, reason: "", dominantMatch: stats.dominant?.name,
+            dominantPercent: stats.segments == 0 ? 0 : (stats.dominant?.segments ?? 0) * 100 / stats.segments,
+            sustainedSongs: stats.sustainedSongs(atLeast: mixOffsets))
+        guard let top = stats.dominant else {
+            d.reason = "no matches"
+            return d
+        }
+        let share = "\"\(top.name)\" in \(top.segments) of \(stats.segments) matched segments"
+        switch rule {
+        case .presence:
+            d.isFlagged = true
+            d.reason = "presence: \(matches.count) match\(matches.count == 1 ? "" : "es") of \(stats.songs.count) song\(stats.songs.count == 1 ? "" : "s")"
+        case .dominant:
+            // `count >= threshold × total`, with a margin for the threshold's binary rounding.
+            let dominant = Double(top.segments) >= threshold * Double(stats.segments) - 1e-9
+            let mix = d.sustainedSongs >= mixSongs
+            let pct = "\(d.dominantPercent)% \(dominant ? "≥" : "<") \(Self.percent(threshold))"
+            let mixText = "\(d.sustainedSongs) song\(d.sustainedSongs == 1 ? "" : "s") at ≥ \(mixOffsets) offsets"
+            d.isFlagged = dominant || mix
+            switch (dominant, mix) {
+            case (true, true): d.reason = "dominant: \(share) (\(pct)); mix: \(mixText)"
+            case (true, false): d.reason = "dominant: \(share) (\(pct))"
+            case (false, true): d.reason = "mix: \(mixText) (≥ \(mixSongs) songs)"
+            case (false, false): d.reason = "not flagged: \(share) (\(pct)); \(mixText) (< \(mixSongs) songs)"
+            }
+        }
+        return d
+    }
+
+    static func percent(_ v: Double) -> String {
+        let p = (v * 1000).rounded() / 10
+        return p == p.rounded() ? "\(Int(p))%" : "\(p)%"
+    }
+}
+
+/// The outcome of a flag policy, with the original service's summary figures.
+public struct FlagDecision: Sendable, Equatable {
+    public var isFlagged: Bool
+    /// Why (or why not), recorded in `ScanRecorded.flagReason`.
+    public var reason: String
+    /// `"artist - title"`, lower-cased: the song in the most segments (nil without matches).
+    public var dominantMatch: String?
+    /// floor(100 × the dominant song's segments / matched segments).
+    public var dominantPercent: Int
+    /// Songs matched at enough distinct positions to count towards a mix.
+    public var sustainedSongs: Int
+}
+
+/// Matches grouped by song and by segment.
+struct MatchStats {
+    struct Song {
+        var name: String
+        var segments: Int
+        var positions: Set<String>
+    }
+
+    var songs: [String: Song] = [:]
+    var segments = 0
+    var dominant: Song? = nil
+
+    init(_ matches: [ScanMatch]) {
+        var segmentsBySong: [String: Set<String>] = [:]
+        var allSegments = Set<String>()
+        for (i, m) in matches.enumerated() {
+            let artist = m.artist.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            let title = m.title.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            let key = artist + "\u{1F}" + title
+            let segment = m.offsetMs.map { "o\($0)" } ?? "m\(i)"
+            allSegments.insert(segment)
+            segmentsBySong[key, default: []].insert(segment)
+            var song = songs[key] ?? Song(name: "\(artist) - \(title)", segments: 0, positions: [])
+            if let o = m.offsetMs {
+                song.positions.insert("o\(o)")
+            } else if let t = m.timecode {
+                song.positions.insert("t\(t)")
+            }
+            songs[key] = song
+        }
+        for (key, segs) in segmentsBySong { songs[key]?.segments = segs.count }
+        segments = allSegments.count
+        // Most segments first; ties go to the smaller key, so the decision is deterministic.
+        dominant = songs.sorted { a, b in
+            a.value.segments != b.value.segments ? a.value.segments > b.value.segments : a.key < b.key
+        }.first?.value
+    }
+
+    func sustainedSongs(atLeast n: Int) -> Int {
+        songs.values.filter { $0.positions.count >= n }.count
+    }
+}
