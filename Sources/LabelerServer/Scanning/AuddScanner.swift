@@ -38,8 +38,8 @@ public struct AuddScanner: Scanner {
         guard (200..<300).contains(status.code) else {
             // AuDD answers errors with 200 and `status: error`; a non-2xx status comes from
             // whatever stands in front of it. Say what it said if it is AuDD's error shape.
-            let detail: String
-            do { _ = try AuddResponse.parse(bytes); detail = AuddResponse.snippet(bytes) } catch { detail = error.message }
+            var detail = AuddResponse.snippet(bytes)
+            do { _ = try AuddResponse.parse(bytes) } catch where error.kind == .providerError { detail = error.message } catch {}
             throw ScanFailure(.httpStatus, "AuDD answered HTTP \(status.code): \(detail)")
         }
         return ScanOutcome(matches: try AuddResponse.parse(bytes), rawResponse: bytes)
@@ -54,13 +54,17 @@ public struct AuddScanner: Scanner {
         do {
             return try await withThrowingTaskGroup(of: (HTTPResponseStatus, ByteBuffer)?.self) { group in
                 group.addTask {
-                    // The deadline covers connecting and the head; the race below covers the body.
+                    // The client's deadline covers connecting and the head: when it passes, the
+                    // client reports the last connection error if it never connected (so a refused
+                    // connection reads as unreachable, not as slow).
                     let response = try await client.execute(request, deadline: .now() + TimeAmount(timeout))
                     let body = try await response.body.collect(upTo: Self.maxResponseBytes)
                     return (response.status, body)
                 }
                 group.addTask {
-                    try await Task.sleep(for: timeout)
+                    // The body has no deadline of its own: this bounds the whole exchange, a
+                    // moment after the client's deadline so that one speaks first.
+                    try await Task.sleep(for: timeout + .milliseconds(250))
                     return nil
                 }
                 defer { group.cancelAll() }

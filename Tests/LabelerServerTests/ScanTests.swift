@@ -1,0 +1,260 @@
+import EventLog
+import Foundation
+import LabelerCore
+import LabelerServer
+import Testing
+
+/// `POST /scan` end to end: the real labeler against a fake AuDD over HTTP, checked in the log.
+struct ScanTests {
+    static let uri = "at://did:plc:artist1/fm.plyr.track/3kscan"
+    static let cid = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
+
+    static func audio(_ name: String) -> String { "https://cdn.example.test/audio/\(name)" }
+
+    /// The events from `seq` on, decoded.
+    static func events(_ h: Harness, from seq: UInt64) throws -> [(seq: UInt64, actor: String, event: LabelerEvent)] {
+        try h.service.log.read(from: seq, limit: 1000).map { ($0.seq, $0.envelope.actor, try $0.envelope.decodeEvent()) }
+    }
+
+    static func scanEvent(_ e: LabelerEvent) -> ScanRecorded? {
+        if case .scanRecorded(let s) = e { return s }
+        return nil
+    }
+
+    @Test func cleanTrackIsRecordedOkWithoutALabel() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd) { h in
+                let head = h.service.log.head
+                let (status, body) = try await h.post(
+                    "/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))","uri":"\#(Self.uri)","duration_s":240}"#)
+                #expect(status == 200)
+                #expect(body["is_flagged"] as? Bool == false)
+                #expect((body["matches"] as? [Any])?.isEmpty == true)
+                #expect(body["highest_score"] as? Int == 0)
+                #expect(body["estimated_requests"] as? Int == 20)
+                #expect(body["label_seq"] == nil)
+                #expect((body["raw_response"] as? [String: Any])?["status"] as? String == "success")
+                #expect(body["seq"] as? Int == Int(head + 1))
+
+                let events = try Self.events(h, from: head + 1)
+                #expect(events.count == 1)
+                let scan = try #require(Self.scanEvent(events[0].event))
+                #expect(events[0].actor == "scanner")
+                #expect(scan.status == .ok && scan.error == nil && !scan.isFlagged && scan.matches.isEmpty)
+                #expect(scan.scanId == body["scan_id"] as? String)
+                #expect(scan.uri == Self.uri && scan.audioURL == Self.audio("clean.mp3") && scan.provider == "audd")
+                #expect(scan.policy == "dominant(threshold=0.3,mix=3x3)" && scan.flagReason == "no matches")
+                #expect(scan.estimatedRequests == 20)
+                #expect(try await h.queryAll([Self.uri], limit: 50).isEmpty)
+
+                // What AuDD was sent: the key, the URL, accurate offsets, as a form.
+                let sent = try #require(audd.received.last)
+                #expect(sent.api_token == "test" && sent.url == Self.audio("clean.mp3") && sent.accurate_offsets == "1")
+                #expect(sent.contentType == "application/x-www-form-urlencoded")
+
+                // `result: null` is clean too; without a duration the estimate is the 1-request floor.
+                let (s2, b2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("null.mp3"))"}"#)
+                #expect(s2 == 200 && b2["is_flagged"] as? Bool == false && b2["estimated_requests"] as? Int == 1)
+            }
+        }
+    }
+
+    @Test func dominantMatchLabelsTheTrackAndAttachesContextInOneBatch() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd) { h in
+                let head = h.service.log.head
+                let body = #"""
+                    {"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)","cid":"\#(Self.cid)",
+                     "context":{"track_id":42,"track_title":"My Upload","artist_handle":"someone.bsky.social","artist_did":"did:plc:artist1"}}
+                    """#
+                let (status, r) = try await h.post("/scan", body)
+                #expect(status == 200, "\(r)")
+                #expect(r["is_flagged"] as? Bool == true)
+                #expect(r["highest_score"] as? Int == 95)
+                #expect(r["dominant_match"] as? String == "daft punk - one more time")
+                #expect(r["dominant_match_pct"] as? Int == 80)
+                #expect(r["sustained_song_count"] as? Int == 1)
+                #expect((r["flag_reason"] as? String)?.hasPrefix("dominant:") == true)
+                #expect(r["estimated_requests"] as? Int == 5, "last offset 48 s: 5 chunks of 12 s")
+                let matches = try #require(r["matches"] as? [[String: Any]])
+                #expect(matches.count == 5)
+                #expect(matches[1]["artist"] as? String == "DAFT PUNK" && matches[1]["offset_ms"] as? Int == 12_000)
+                #expect(matches[1]["score"] as? Int == 95 && matches[1]["timecode"] as? String == "00:05")
+                #expect(((r["raw_response"] as? [String: Any])?["result"] as? [Any])?.count == 5)
+
+                // scan, label, context: contiguous, in that order, all by the scanner.
+                let scanSeq = try #require((r["seq"] as? NSNumber)?.uint64Value)
+                #expect(scanSeq == head + 1)
+                #expect((r["label_seq"] as? NSNumber)?.uint64Value == scanSeq + 1)
+                #expect((r["context_seq"] as? NSNumber)?.uint64Value == scanSeq + 2)
+                let events = try Self.events(h, from: head + 1)
+                #expect(events.map(\.seq) == [scanSeq, scanSeq + 1, scanSeq + 2])
+                #expect(events.allSatisfy { $0.actor == "scanner" })
+                let scan = try #require(Self.scanEvent(events[0].event))
+                #expect(scan.status == .ok && scan.isFlagged && scan.highestScore == 95 && scan.matches.count == 5)
+                #expect(scan.uri == Self.uri && scan.cid == Self.cid && scan.estimatedRequests == 5)
+                guard case .labelApplied(let applied) = events[1].event else { Issue.record("no label"); return }
+                #expect(applied.label.uri == Self.uri && applied.label.val == "copyright-violation" && applied.label.cid == Self.cid)
+                #expect(applied.label.src == h.service.did && !applied.label.isNegation)
+                guard case .trackContextAttached(let context) = events[2].event else { Issue.record("no context"); return }
+                #expect(context.uri == Self.uri && context.trackId == 42 && context.trackTitle == "My Upload")
+                #expect(context.artistHandle == "someone.bsky.social" && context.artistDid == "did:plc:artist1")
+                #expect(context.highestScore == 95)
+                #expect(context.matches == [
+                    ContextMatch(title: "One More Time", artist: "Daft Punk", score: 95),
+                    ContextMatch(title: "Another Song", artist: "Someone Else", score: 60),
+                ])
+
+                // The label is served, and the copyright flag is open with the context.
+                let labels = try await h.queryAll([Self.uri], limit: 50)
+                #expect(labels.count == 1)
+                #expect(labels.first?["val"] as? String == "copyright-violation" && labels.first?["cid"] as? String == Self.cid)
+                let flag = try h.service.store.read { try h.service.store.flags.record(uri: Self.uri, $0) }
+                #expect(flag?.labelSeq == scanSeq + 1)
+                #expect(flag?.context?.trackTitle == "My Upload" && flag?.context?.highestScore == 95)
+
+                // Flagged without a uri: recorded as flagged, nothing to label.
+                let before = h.service.log.head
+                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))"}"#)
+                #expect(s2 == 200 && r2["is_flagged"] as? Bool == true && r2["label_seq"] == nil)
+                #expect(h.service.log.head == before + 1)
+            }
+        }
+    }
+
+    @Test func mixOfSongsAtSeveralOffsetsFlags() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd) { h in
+                let head = h.service.log.head
+                let (status, r) = try await h.post(
+                    "/scan", #"{"audio_url":"\#(Self.audio("mix.mp3"))","uri":"\#(Self.uri)","duration_s":3600}"#)
+                #expect(status == 200, "\(r)")
+                #expect(r["is_flagged"] as? Bool == true)
+                #expect(r["dominant_match_pct"] as? Int == 23)
+                #expect(r["sustained_song_count"] as? Int == 3)
+                #expect((r["flag_reason"] as? String)?.hasPrefix("mix: 3 songs") == true)
+                #expect(r["estimated_requests"] as? Int == 300)
+                let events = try Self.events(h, from: head + 1)
+                #expect(events.count == 3)
+                let scan = try #require(Self.scanEvent(events[0].event))
+                #expect(scan.isFlagged && scan.matches.count == 13 && scan.estimatedRequests == 300)
+                #expect(scan.flagReason == r["flag_reason"] as? String)
+                guard case .trackContextAttached(let context) = events[2].event else { Issue.record("no context"); return }
+                #expect(context.matches?.count == 7, "one entry per song")
+                #expect(context.trackId == nil, "no context fields were given")
+            }
+        }
+    }
+
+    @Test func presencePolicyFlagsASingleMatch() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd, environment: ["FLAG_POLICY": "presence"]) { h in
+                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("single.mp3"))","uri":"\#(Self.uri)"}"#)
+                #expect(status == 200 && r["is_flagged"] as? Bool == true && r["policy"] as? String == "presence")
+                #expect(r["flag_reason"] as? String == "presence: 1 match of 1 song")
+                #expect((r["label_seq"] as? NSNumber) != nil)
+            }
+        }
+    }
+
+    /// Every way AuDD can fail: recorded as a failed scan with its reason, answered 502, never clean.
+    @Test(arguments: [
+        ("slow.mp3", "AuDD did not answer within 1 s"),
+        ("500.mp3", "AuDD answered HTTP 500: upstream exploded"),
+        ("garbage.mp3", "AuDD's response is not JSON: <html>hello</html>"),
+        ("error.mp3", "AuDD error: Recognition failed: the audio file is too short (code 300)"),
+        ("shape.mp3", "AuDD's result[0].songs is not an array"),
+    ])
+    func upstreamFailuresAreRecordedAsFailed(file: String, message: String) async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd, scanTimeoutSeconds: 1) { h in
+                let head = h.service.log.head
+                let started = ContinuousClock.now
+                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio(file))","uri":"\#(Self.uri)","duration_s":60}"#)
+                let elapsed = ContinuousClock.now - started
+                #expect(status == 502)
+                #expect(r["error"] as? String == "UpstreamFailure")
+                #expect(r["message"] as? String == message)
+                if file == "slow.mp3" { #expect(elapsed < FakeAudd.slowDelay, "the timeout cut the wait short") }
+
+                let events = try Self.events(h, from: head + 1)
+                #expect(events.count == 1, "only the failed scan: no label, no context")
+                let scan = try #require(Self.scanEvent(events[0].event))
+                #expect(events[0].actor == "scanner")
+                #expect(scan.status == .failed && scan.error == message)
+                #expect(!scan.isFlagged && scan.matches.isEmpty && scan.policy == nil && scan.estimatedRequests == 0)
+                #expect(scan.uri == Self.uri && scan.audioURL == Self.audio(file))
+                #expect(try await h.queryAll([Self.uri], limit: 50).isEmpty)
+
+                // A failed scan is retried by scanning again: a new scan event.
+                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)"}"#)
+                #expect(s2 == 200 && r2["is_flagged"] as? Bool == true)
+                let retry = try #require(Self.scanEvent(try Self.events(h, from: head + 2)[0].event))
+                #expect(retry.status == .ok && retry.scanId != scan.scanId)
+            }
+        }
+    }
+
+    @Test func unreachableAuddIsAFailedScan() async throws {
+        // Port 1 on loopback: nothing listens there, the connection is refused.
+        try await runScanHarness(audd: nil, environment: ["AUDD_API_KEY": "test", "AUDD_API_URL": "http://127.0.0.1:1/"], scanTimeoutSeconds: 1) { h in
+            let head = h.service.log.head
+            let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))"}"#)
+            #expect(status == 502 && r["error"] as? String == "UpstreamFailure")
+            let message = try #require(r["message"] as? String)
+            #expect(message.hasPrefix("AuDD is unreachable"))
+            let events = try Self.events(h, from: head + 1)
+            let scan = try #require(events.count == 1 ? Self.scanEvent(events[0].event) : nil)
+            #expect(scan.status == .failed && scan.error == message)
+        }
+    }
+
+    @Test func withoutAKeyScanningIsNotConfigured() async throws {
+        try await Harness.run { h in
+            let head = h.service.log.head
+            let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))"}"#)
+            #expect(status == 503)
+            #expect(r["error"] as? String == "ScannerNotConfigured")
+            #expect((r["message"] as? String)?.contains("AUDD_API_KEY") == true)
+            #expect(h.service.log.head == head)
+            // Still behind the admin key.
+            let (s2, _) = try await h.post("/scan", "{}", headers: [.contentType: "application/json"])
+            #expect(s2 == 401)
+        }
+    }
+
+    @Test func badInputIsRefusedBeforeScanning() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd) { h in
+                let head = h.service.log.head
+                let a = Self.audio("dominant.mp3")
+                let cases: [(String, String)] = [
+                    ("{}", "audio_url is required"),
+                    (#"{"audio_url":42}"#, "audio_url must be a string"),
+                    (#"{"audio_url":""}"#, "audio_url must not be empty"),
+                    (#"{"audio_url":"ftp://x.test/a.mp3"}"#, "audio_url must be an http(s) URL"),
+                    (#"{"audio_url":"not a url"}"#, "audio_url must be an http(s) URL"),
+                    (#"{"audio_url":"\#(a)","uri":"https://example.com/track"}"#, "uri: not a valid AT-URI or DID"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","cid":"nope"}"#, "cid: not a valid CID"),
+                    (#"{"audio_url":"\#(a)","cid":"\#(Self.cid)"}"#, "cid is only meaningful with uri"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","duration_s":0}"#, "duration_s must be an integer from 1 to 2592000"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","duration_s":"300"}"#, "duration_s must be an integer"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"track_id":"42"}}"#, "context.track_id must be an integer"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"track_title":7}}"#, "context.track_title must be a string"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"artist_did":"plc:nope"}}"#, "context.artist_did: not a valid DID"),
+                    (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":[]}"#, "context must be an object"),
+                    (#"{"audio_url":"\#(a)","context":{"track_id":1}}"#, "context is only meaningful with uri"),
+                    ("not json", "body is not valid JSON"),
+                ]
+                for (body, message) in cases {
+                    let (status, r) = try await h.post("/scan", body)
+                    #expect(status == 400, "\(body) → \(status) \(r)")
+                    #expect(r["error"] as? String == "InvalidRequest", "\(body)")
+                    #expect(r["message"] as? String == message, "\(body)")
+                }
+                #expect(h.service.log.head == head, "nothing appended")
+                #expect(audd.received.isEmpty, "nothing was sent to AuDD")
+            }
+        }
+    }
+}
