@@ -108,10 +108,9 @@ struct FakeAudd: Sendable {
 /// `Harness.run` with the scanner pointed at a fake AuDD and a configurable scan timeout
 /// (`ServerConfig.scanTimeoutSeconds` has no environment variable).
 func runScanHarness(
-    audd: FakeAudd?, environment: [String: String] = [:], scanTimeoutSeconds: Int = 10,
+    audd: FakeAudd?, dir: TempDir = TempDir(), environment: [String: String] = [:], scanTimeoutSeconds: Int = 10,
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
-    let dir = TempDir()
     var env = environment
     if let audd {
         env["AUDD_API_KEY"] = "test"

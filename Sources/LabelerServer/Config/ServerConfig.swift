@@ -94,6 +94,11 @@ public struct ServerConfig: Sendable {
             guard let v = Double(t), v > 0, v <= 1 else { throw Error("FLAG_THRESHOLD must be a number in (0, 1]") }
             scanning.threshold = v
         }
+        var scanTimeout: Int? = nil
+        if let t = environment["SCAN_TIMEOUT_SECONDS"], !t.isEmpty {
+            guard let v = Int(t), (1...600).contains(v) else { throw Error("SCAN_TIMEOUT_SECONDS must be 1-600") }
+            scanTimeout = v
+        }
         let p = port ?? 8080
         guard (0...65535).contains(p) else { throw Error("--port must be 0-65535") }
         var config = ServerConfig(
@@ -104,6 +109,7 @@ public struct ServerConfig: Sendable {
         if let u = scanning.url { config.auddAPIURL = u }
         if let p = scanning.policy { config.flagPolicy = p }
         if let t = scanning.threshold { config.flagThreshold = t }
+        if let t = scanTimeout { config.scanTimeoutSeconds = t }
         return config
     }
 

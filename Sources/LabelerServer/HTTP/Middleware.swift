@@ -30,7 +30,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         } catch {
             let x = XRPCError.from(error)
-            if x.status.code >= 500 && x.status.code != 501 && x.status.code != 503 {
+            if x.status.code >= 500 && ![501, 502, 503].contains(x.status.code) {
                 context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             }
             metrics.countRequest(route: route, status: Int(x.status.code))
