@@ -20,6 +20,9 @@ struct OperatorStoryTests {
                     """)
                 #expect(s == 200 && scan["is_flagged"] as? Bool == true, "\(scan)")
                 let labelSeq = (scan["label_seq"] as! NSNumber).uint64Value
+                let (_, costs) = try await h.get("/admin/costs", admin: true)
+                #expect(costs["scans"] as? Int == 1 && costs["flagged"] as? Int == 1)
+                #expect(costs["estimated_requests"] as? Int == (scan["estimated_requests"] as? Int))
 
                 // 2. The label is in queryLabels and on the stream.
                 let served = try await h.queryAll([Self.uri], limit: 10)

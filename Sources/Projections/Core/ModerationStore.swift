@@ -20,6 +20,7 @@ public final class ModerationStore: Sendable {
     public let images: SensitiveImagesProjection
     public let audit: AuditProjection
     public let reports: ReportsProjection
+    public let scanStats: ScanStatsProjection
 
     /// Every read model, in apply order.
     public static func makeProjections(env: LMDBEnvironment) throws -> [any Projection] {
@@ -27,7 +28,7 @@ public final class ModerationStore: Sendable {
             try SigningKeysProjection(env: env), try CurrentLabelsProjection(env: env),
             try LabelStreamProjection(env: env), try CopyrightFlagsProjection(env: env),
             try ReviewBatchesProjection(env: env), try SensitiveImagesProjection(env: env),
-            try AuditProjection(env: env), try ReportsProjection(env: env),
+            try AuditProjection(env: env), try ReportsProjection(env: env), try ScanStatsProjection(env: env),
         ]
     }
 
@@ -49,6 +50,7 @@ public final class ModerationStore: Sendable {
         images = all[5] as! SensitiveImagesProjection
         audit = all[6] as! AuditProjection
         reports = all[7] as! ReportsProjection
+        scanStats = all[8] as! ScanStatsProjection
         if readOnly {
             log = nil
         } else {
