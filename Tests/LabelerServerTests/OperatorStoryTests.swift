@@ -71,3 +71,27 @@ struct OperatorStoryTests {
         }
     }
 }
+
+struct RescanTests {
+    /// A track that already has a flag (open, or cleared by an operator) is not labelled again by
+    /// a re-scan; the scan is still recorded, with why.
+    @Test func aRescanDoesNotLabelAFlaggedOrClearedTrackAgain() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd) { h in
+                let u = OperatorStoryTests.uri
+                let body = "{\"audio_url\":\"https://cdn.plyr.fm/audio/dominant.mp3\",\"uri\":\"\(u)\"}"
+                let (_, first) = try await h.post("/scan", body)
+                #expect(first["label_seq"] != nil)
+                let (_, again) = try await h.post("/scan", body)
+                #expect(again["label_seq"] == nil && (again["flag_reason"] as? String)?.contains("already pending") == true)
+                _ = try await h.post("/admin/resolve", "{\"uri\":\"\(u)\",\"reason\":\"original_artist\"}")
+                let (_, after) = try await h.post("/scan", body)
+                #expect(after["label_seq"] == nil && (after["flag_reason"] as? String)?.contains("original_artist") == true)
+                let positives = try await h.queryAll([u], limit: 10).filter { $0["neg"] == nil }
+                #expect(positives.isEmpty, "the operator's clearance stands")
+                let (_, costs) = try await h.get("/admin/costs", admin: true)
+                #expect(costs["scans"] as? Int == 3)
+            }
+        }
+    }
+}

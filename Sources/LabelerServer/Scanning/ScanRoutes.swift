@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Synchronization
 import Hummingbird
 import LabelerCore
 import Logging
@@ -78,20 +79,37 @@ struct ScanRoutes {
         }
 
         let decision = policy.decide(outcome.matches)
-        let scan = ScanRecorded(
+        let proposed = ScanRecorded(
             scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider, status: .ok,
             matches: outcome.matches, isFlagged: decision.isFlagged, highestScore: outcome.matches.map(\.score).max() ?? 0,
             policy: policy.description, flagReason: decision.reason,
             estimatedRequests: ScanCost.estimate(durationSeconds: body.duration_s, matches: outcome.matches))
 
-        var events = [scan.event(actor: .scanner)]
-        if decision.isFlagged, let uri = body.uri {
-            // Signed here, off the writer, as `emit` does; appended after the scan that caused it.
-            let label = try service.makeLabel(LabelRequest(uri: uri, val: Self.labelValue, cid: body.cid)).signed(with: service.key)
-            events.append(LabelApplied(label: label).event(actor: .scanner))
-            events.append(body.contextEvent(uri: uri, matches: outcome.matches).event(actor: .scanner))
+        // A subject that already has a flag (open, confirmed or cleared by an operator) is not
+        // labelled again: the scan is recorded with why, decided inside the write so two scans of
+        // one track cannot both label it.
+        // Signed here, off the writer, as `emit` does; appended after the scan that caused it.
+        let label: Label? = try body.uri.flatMap { uri in
+            decision.isFlagged
+                ? try service.makeLabel(LabelRequest(uri: uri, val: Self.labelValue, cid: body.cid)).signed(with: service.key) : nil
         }
-        let seqs = try await service.log.append(events)
+        let flags = service.store.flags
+        let scan = proposed
+        let recorded = Mutex(scan)
+        let context = body.uri.map { body.contextEvent(uri: $0, matches: outcome.matches).event(actor: .scanner) }
+        let seqs = try await service.log.append(deciding: { txn in
+            guard let label else { return [scan.event(actor: .scanner)] }
+            if let existing = try flags.record(uri: label.uri, txn), existing.isFlag {
+                var s = scan
+                s.flagReason = (s.flagReason.map { $0 + "; " } ?? "")
+                    + "not labelled again: the flag is already \(existing.state.rawValue)"
+                    + (existing.resolution?.reason.map { " (\($0.rawValue))" } ?? "")
+                recorded.withLock { $0 = s }
+                return [s.event(actor: .scanner)]
+            }
+            return [scan.event(actor: .scanner), LabelApplied(label: label).event(actor: .scanner), context!]
+        })
+        let final = recorded.withLock { $0 }
         metadata["scan.seq"] = "\(seqs[0])"
         if decision.isFlagged {
             metadata["scan.reason"] = "\(decision.reason)"
@@ -99,7 +117,7 @@ struct ScanRoutes {
             service.logger.notice("scan flagged", metadata: metadata)
         }
         return try Self.response(
-            scan: scan, decision: decision, seqs: seqs, raw: outcome.rawResponse)
+            scan: final, decision: decision, seqs: seqs, raw: outcome.rawResponse)
     }
 
     /// The original's response (`matches`, `is_flagged`, `dominant_match_pct`, `dominant_match`,
