@@ -180,6 +180,19 @@ run_backfill() {
     sleep 2
   done
   sed -n '1,20p' "$OUT/backfill-r$BACKFILL_ROUNDS.stderr" | tee -a "$SUMMARY"
+  # Other requests during a backfill: 8 /xrpc/_health requests, each on a new connection,
+  # started 0.5 s into one more backfill (time_total of each, in seconds).
+  wait_quiet
+  "$WORK/wsclient" backfill 127.0.0.1 "$PORT" 0 "$head" >"$OUT/backfill-probe.json" 2>/dev/null &
+  local bf=$! probes=() i
+  sleep 0.5
+  for i in $(seq 8); do
+    curl -s -o /dev/null -m 60 -w "%{time_total}" "$URL/xrpc/_health" >"$OUT/backfill-probe-$i.txt" &
+    probes+=($!); sleep 0.05
+  done
+  wait "${probes[@]}" $bf || true
+  say "   /xrpc/_health during a backfill, seconds: $(for i in $(seq 8); do printf '%s ' "$(cat "$OUT/backfill-probe-$i.txt")"; done)(backfill: $(cut -c1-120 "$OUT/backfill-probe.json")…)"
+  say "   server after: $(rss)"
   stop_server
   # Several backfills at once, on a fresh server: aggregate rate and the server's memory.
   if [ "$BACKFILL_PARALLEL" -gt 1 ]; then
