@@ -272,7 +272,10 @@ public final class EventLog: @unchecked Sendable {
             while bucket < appended && bucket < 8192 { bucket *= 2 }
             s.batchBuckets[appended > 8192 ? 0 : bucket, default: 0] += 1
         }
-        headSignal.publish(head)
+        // The head moves before anyone is answered; the appenders are answered before the
+        // subscribers are woken, so a thousand streams do not delay an acknowledgement.
+        let wakeups = headSignal.advance(head)
         for (p, r) in zip(batch, results) { p.continuation.resume(with: r) }
+        wakeups.wake()
     }
 }

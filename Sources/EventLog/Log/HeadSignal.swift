@@ -18,6 +18,18 @@ public final class HeadSignal: Sendable {
 
     /// Publishes a new committed head and wakes every waiter it satisfies.
     public func publish(_ head: UInt64) {
+        advance(head).wake()
+    }
+
+    /// The waiters a head advance satisfied, to wake after more urgent work.
+    public struct Wakeups: Sendable {
+        let continuations: [CheckedContinuation<UInt64, Never>]
+        let head: UInt64
+        public func wake() { for c in continuations { c.resume(returning: head) } }
+    }
+
+    /// Moves the head (visible to `current` at once) and returns the waiters to wake.
+    public func advance(_ head: UInt64) -> Wakeups {
         let ready = state.withLock { s -> [CheckedContinuation<UInt64, Never>] in
             guard head > s.head else { return [] }
             s.head = head
@@ -28,7 +40,7 @@ public final class HeadSignal: Sendable {
             }
             return ready
         }
-        for c in ready { c.resume(returning: head) }
+        return Wakeups(continuations: ready, head: head)
     }
 
     /// Returns once the head is above `seq` (at once if it already is), or when the task is
