@@ -40,7 +40,6 @@ public enum LabelerEvent: Sendable, Equatable {
         return d
     }()
 
-    public static var knownTypes: [String] { decoders.keys.sorted() }
 
     /// Decodes an envelope's payload, upcasting older versions first.
     public static func decode(_ envelope: EventEnvelope) throws -> LabelerEvent {

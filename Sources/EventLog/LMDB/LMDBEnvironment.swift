@@ -70,6 +70,4 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Forces a durable flush of the environment.
-    public func sync() throws(LMDBError) { try LMDBError.check(mdb_env_sync(env, 1), "env_sync") }
 }

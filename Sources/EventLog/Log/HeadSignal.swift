@@ -87,5 +87,4 @@ public final class HeadSignal: Sendable {
         for (c, h) in all { c.resume(returning: h) }
     }
 
-    var waiterCount: Int { state.withLock { $0.waiters.count } }
 }

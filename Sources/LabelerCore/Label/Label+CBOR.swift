@@ -90,6 +90,13 @@ extension Label {
         self.init(ver: ver, src: src, uri: uri, cid: cid, val: val, neg: neg, cts: cts, exp: exp, sig: sig)
     }
 
+    /// Decodes one label that must span all of `bytes` (read straight from the bytes, no tree).
+    public init(dagCBOR bytes: [UInt8]) throws(CBORError) {
+        var r = CBORReader(bytes)
+        try self.init(reader: &r)
+        guard r.isAtEnd else { throw CBORError(.trailingBytes, at: r.offset) }
+    }
+
     public var cbor: CBOR {
         var m: [String: CBOR] = ["src": .text(src), "uri": .text(uri), "val": .text(val), "cts": .text(cts)]
         if let ver { m["ver"] = CBOR(ver) }

@@ -35,7 +35,7 @@ final class Resigner: @unchecked Sendable {
     func served(seq: UInt64, label: Label, _ txn: LMDBTransaction) throws -> Label {
         let (stale, epoch) = try isStale(seq, txn)
         guard stale, label.src == did else { return label }
-        if let cached = try cachedBytes(seq, epoch, txn) { return try Label(cbor: CBOR.decode(cached)) }
+        if let cached = try cachedBytes(seq, epoch, txn) { return try Label(dagCBOR: cached) }
         let resigned = label.signed(with: key)
         remember(seq, epoch, resigned.signedBytes())
         return resigned
@@ -45,7 +45,7 @@ final class Resigner: @unchecked Sendable {
         let (stale, epoch) = try isStale(seq, txn)
         guard stale else { return bytes }
         if let cached = try cachedBytes(seq, epoch, txn) { return cached }
-        let label = try Label(cbor: CBOR.decode(bytes))
+        let label = try Label(dagCBOR: bytes)
         guard label.src == did else { return bytes }
         let resigned = label.signed(with: key).signedBytes()
         remember(seq, epoch, resigned)

@@ -88,7 +88,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
             var more = false
             try txn.scan(bySeq, from: BigEndian.bytes(after + 1)) { k, _ in
                 guard let bytes = try labelBytes(Array(k), txn) else { return true }
-                let label = try Label(cbor: CBOR.decode(bytes))
+                let label = try Label(dagCBOR: bytes)
                 guard Self.matches(label, matchers), sources.map({ $0.contains(label.src) }) ?? true else { return true }
                 if out.count == limit {
                     more = true
@@ -101,7 +101,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         }
         for (i, s) in seqs.enumerated() {
             guard let bytes = try labelBytes(BigEndian.bytes(s), txn) else { continue }
-            let label = try Label(cbor: CBOR.decode(bytes))
+            let label = try Label(dagCBOR: bytes)
             guard sources.map({ $0.contains(label.src) }) ?? true else { continue }
             out.append((s, label))
             if out.count == limit { return (out, i < seqs.count - 1) }
@@ -124,7 +124,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         guard let seq = try txn.getBytes(current, Key.join(src, uri, cid ?? "", val)),
             let bytes = try labelBytes(seq, txn)
         else { return nil }
-        return (BigEndian.uint64(seq), try Label(cbor: CBOR.decode(bytes)))
+        return (BigEndian.uint64(seq), try Label(dagCBOR: bytes))
     }
 
     /// Every current label on one URI.
@@ -133,10 +133,4 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     }
 
     public func count(_ txn: LMDBTransaction) throws -> Int { try txn.count(bySeq) }
-}
-
-extension CBOR {
-    static func decode(_ buffer: UnsafeRawBufferPointer) throws(CBORError) -> CBOR {
-        try CBOR.decode(Array(buffer))
-    }
 }
