@@ -13,11 +13,14 @@ public struct LabelerRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<Self>
     /// The peer's IP address (for per-client rate limits).
     public let client: String
+    /// The connection (subscribeLabels writes its pages to it directly).
+    public let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
         client = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        channel = source.channel
     }
 
     public var maxUploadSize: Int { 1 << 20 }
@@ -77,7 +80,7 @@ public func buildRouter(service: LabelerService, config: ServerConfig) -> Router
     router.ws("/xrpc/com.atproto.label.subscribeLabels") { request, _ in
         try SubscribeLabelsRoute.shouldUpgrade(request)
     } onUpgrade: { inbound, outbound, context in
-        try await subscribe.run(inbound, outbound, context.request, logger: context.logger)
+        try await subscribe.run(inbound, outbound, context.request, channel: context.requestContext.channel, logger: context.logger)
     }
     router.on("/xrpc/{method}", method: .post) { _, ctx -> Response in
         throw XRPCError(.notImplemented, "MethodNotImplemented", "Method Not Implemented: \(ctx.parameters.get("method") ?? "")")

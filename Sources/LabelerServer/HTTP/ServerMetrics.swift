@@ -8,6 +8,7 @@ public final class ServerMetrics: Sendable {
     let subscribers = Atomic<Int>(0)
     let backfilling = Atomic<Int>(0)
     let framesSent = Atomic<Int>(0)
+    let slowConsumersClosed = Atomic<Int>(0)
 
     static let knownRoutes: Set<String> = [
         "/", "/health", "/metrics", "/emit-label", "/emit-labels", "/.well-known/did.json",
@@ -58,6 +59,8 @@ public final class ServerMetrics: Sendable {
         out += "labeler_backfilling_subscribers \(backfilling.load(ordering: .relaxed))\n"
         out += "# HELP labeler_stream_frames_total #labels frames sent.\n# TYPE labeler_stream_frames_total counter\n"
         out += "labeler_stream_frames_total \(framesSent.load(ordering: .relaxed))\n"
+        out += "# HELP labeler_slow_subscribers_closed_total Subscribers closed because they stopped reading.\n# TYPE labeler_slow_subscribers_closed_total counter\n"
+        out += "labeler_slow_subscribers_closed_total \(slowConsumersClosed.load(ordering: .relaxed))\n"
         out += "# HELP labeler_head_seq The log's committed head.\n# TYPE labeler_head_seq gauge\n"
         out += "labeler_head_seq \(log.head)\n"
         out += "# HELP labeler_current_labels Labels in force or negated (latest per key).\n# TYPE labeler_current_labels gauge\n"

@@ -20,6 +20,7 @@ struct SubscribeLabelsRoute {
     let metrics: ServerMetrics
     let backfills: AsyncSemaphore
     let pageSize = 500
+    var drainTimeout: TimeAmount = .seconds(30)
 
     /// Pre-upgrade checks: a WebSocket upgrade request and a well-formed cursor.
     static func cursor(_ request: Request) throws -> UInt64? {
@@ -42,7 +43,10 @@ struct SubscribeLabelsRoute {
         return .upgrade([:])
     }
 
-    func run(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ request: Request, logger: Logger) async throws {
+    func run(
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ request: Request, channel: any Channel,
+        logger: Logger
+    ) async throws {
         metrics.subscribers.add(1, ordering: .relaxed)
         defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
         let requested: UInt64?
@@ -60,6 +64,7 @@ struct SubscribeLabelsRoute {
         // No cursor: live only, from the head as it is now.
         let start = requested ?? log.head
         let stopping = StopFlag()
+        let writer = ChannelFrameWriter(channel: channel, drainTimeout: drainTimeout)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -67,7 +72,13 @@ struct SubscribeLabelsRoute {
                     for try await _ in inbound {}
                 }
                 group.addTask {
-                    try await self.send(from: start, outbound, stopping: stopping)
+                    do {
+                        try await self.send(from: start, writer, stopping: stopping)
+                    } catch is ChannelFrameWriter.SlowConsumer {
+                        metrics.slowConsumersClosed.add(1, ordering: .relaxed)
+                        logger.info("closed a subscriber that stopped reading", metadata: ["cursor": "\(start)"])
+                        return
+                    }
                     // Shutting down: say so, so the client closes and the reader above ends.
                     try? await outbound.close(.goingAway, reason: "labeler shutting down")
                 }
@@ -80,39 +91,37 @@ struct SubscribeLabelsRoute {
         }
     }
 
-    /// Sends every label with seq > `after`, then follows the head until cancelled.
-    func send(from after: UInt64, _ outbound: WebSocketOutboundWriter, stopping: StopFlag) async throws {
+    /// Sends every label with seq > `after`, a page at a time, then follows the head until
+    /// cancelled. Reading and framing a backfill page takes a permit (so many replays at once share
+    /// the CPU fairly); waiting for the client to take the page does not.
+    func send(from after: UInt64, _ writer: ChannelFrameWriter, stopping: StopFlag) async throws {
         let log = service.log
         let store = service.store
         var last = after
         var backfilling = false
-        defer {
-            if backfilling {
-                metrics.backfilling.subtract(1, ordering: .relaxed)
-                backfills.release()
-            }
-        }
+        defer { if backfilling { metrics.backfilling.subtract(1, ordering: .relaxed) } }
         while !Task.isCancelled && !log.headSignal.isShutDown && !stopping.isSet {
             let head = log.head  // everything ≤ head is committed and visible to the read below
-            if !backfilling && head > last + UInt64(pageSize) {
-                try await backfills.acquire()
-                backfilling = true
-                metrics.backfilling.add(1, ordering: .relaxed)
+            let bulk = head > last + UInt64(pageSize)
+            if bulk != backfilling {
+                backfilling = bulk
+                metrics.backfilling.add(bulk ? 1 : -1, ordering: .relaxed)
             }
-            let page: [(UInt64, [UInt8])] = try store.read { txn in
-                try store.stream.page(after: last, limit: pageSize, txn).map { ($0.seq, try service.servedBytes(seq: $0.seq, bytes: $0.bytes, txn)) }
+            if bulk { try await backfills.acquire() }
+            let page: [(UInt64, ByteBuffer)]
+            do {
+                defer { if bulk { backfills.release() } }
+                page = try store.read { txn in
+                    try store.stream.page(after: last, limit: pageSize, txn).map {
+                        let signed = try service.servedBytes(seq: $0.seq, bytes: $0.bytes, txn)
+                        return ($0.seq, ByteBuffer(bytes: Frame.encodeLabels(seq: Int64($0.seq), signedLabels: [signed])))
+                    }
+                }
             }
-            for (seq, bytes) in page {
-                try await outbound.write(.binary(ByteBuffer(bytes: Frame.encodeLabels(seq: Int64(seq), signedLabels: [bytes]))))
-                last = seq
-            }
+            try await writer.write(page.map(\.1))
+            if let end = page.last?.0 { last = end }
             metrics.framesSent.add(page.count, ordering: .relaxed)
             if page.count < pageSize {
-                if backfilling {
-                    backfilling = false
-                    metrics.backfilling.subtract(1, ordering: .relaxed)
-                    backfills.release()
-                }
                 last = max(last, head)
                 _ = await log.headSignal.wait(forHeadAbove: last)
             }
