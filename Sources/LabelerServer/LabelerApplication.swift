@@ -76,7 +76,8 @@ public func buildRouter(service: LabelerService, config: ServerConfig) -> Router
     router.get("/xrpc/com.atproto.label.queryLabels") { request, _ in try query.handle(request) }
 
     let subscribe = SubscribeLabelsRoute(
-        service: service, metrics: metrics, backfills: AsyncSemaphore(permits: config.maxConcurrentBackfills))
+        service: service, metrics: metrics, backfills: AsyncSemaphore(permits: config.maxConcurrentBackfills),
+        drainTimeout: .seconds(Int64(config.subscriberDrainTimeoutSeconds)), sendBufferBytes: config.subscriberSendBufferBytes)
     router.ws("/xrpc/com.atproto.label.subscribeLabels") { request, _ in
         try SubscribeLabelsRoute.shouldUpgrade(request)
     } onUpgrade: { inbound, outbound, context in

@@ -23,6 +23,10 @@ public struct ServerConfig: Sendable {
     public var reportsPerMinute = 10
     public var maxBodyBytes = 1 << 20
     public var maxConcurrentBackfills = 8
+    /// A subscriber whose socket has not taken a page of frames in this time is closed.
+    public var subscriberDrainTimeoutSeconds = 30
+    /// SO_SNDBUF for subscriber sockets; nil leaves the kernel's autotuning (up to tcp_wmem's max).
+    public var subscriberSendBufferBytes: Int?
     /// Where the admin token was created on this run, to tell the operator.
     public var createdTokenPath: String?
     public var createdKeyPath: String?
@@ -99,6 +103,18 @@ public struct ServerConfig: Sendable {
             guard let v = Int(t), (1...600).contains(v) else { throw Error("SCAN_TIMEOUT_SECONDS must be 1-600") }
             scanTimeout = v
         }
+        var drainTimeout: Int? = nil
+        if let t = environment["SUBSCRIBER_DRAIN_TIMEOUT_SECONDS"], !t.isEmpty {
+            guard let v = Int(t), (1...3600).contains(v) else { throw Error("SUBSCRIBER_DRAIN_TIMEOUT_SECONDS must be 1-3600") }
+            drainTimeout = v
+        }
+        var sendBuffer: Int? = nil
+        if let t = environment["SUBSCRIBER_SEND_BUFFER_BYTES"], !t.isEmpty {
+            guard let v = Int(t), (4096...(64 << 20)).contains(v) else {
+                throw Error("SUBSCRIBER_SEND_BUFFER_BYTES must be 4096-67108864")
+            }
+            sendBuffer = v
+        }
         let p = port ?? 8080
         guard (0...65535).contains(p) else { throw Error("--port must be 0-65535") }
         var config = ServerConfig(
@@ -110,6 +126,8 @@ public struct ServerConfig: Sendable {
         if let p = scanning.policy { config.flagPolicy = p }
         if let t = scanning.threshold { config.flagThreshold = t }
         if let t = scanTimeout { config.scanTimeoutSeconds = t }
+        if let t = drainTimeout { config.subscriberDrainTimeoutSeconds = t }
+        config.subscriberSendBufferBytes = sendBuffer
         return config
     }
 

@@ -16,6 +16,7 @@ struct ChannelFrameWriter: Sendable {
         guard !payloads.isEmpty else { return }
         let channel = self.channel
         let timeout = drainTimeout
+        let timedOut = StopFlag()
         let written: EventLoopFuture<Void> = channel.eventLoop.flatSubmit {
             let promise = channel.eventLoop.makePromise(of: Void.self)
             for (i, payload) in payloads.enumerated() {
@@ -25,14 +26,17 @@ struct ChannelFrameWriter: Sendable {
             channel.flush()
             // A client that does not read fills the socket; the write then never completes.
             // Closing fails the pending writes, which ends the subscriber.
-            let timer = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+            let timer = channel.eventLoop.scheduleTask(in: timeout) {
+                timedOut.set()
+                channel.close(promise: nil)
+            }
             promise.futureResult.whenComplete { _ in timer.cancel() }
             return promise.futureResult
         }
         do {
             try await written.get()
         } catch {
-            throw channel.isActive ? error : SlowConsumer()
+            throw timedOut.isSet ? SlowConsumer() : error
         }
     }
 }

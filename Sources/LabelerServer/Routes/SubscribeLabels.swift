@@ -19,8 +19,10 @@ struct SubscribeLabelsRoute {
     let service: LabelerService
     let metrics: ServerMetrics
     let backfills: AsyncSemaphore
-    let pageSize = 500
-    var drainTimeout: TimeAmount = .seconds(30)
+    let drainTimeout: TimeAmount
+    let sendBufferBytes: Int?
+    let pageSize = 256
+    let firstPageSize = 16
 
     /// Pre-upgrade checks: a WebSocket upgrade request and a well-formed cursor.
     static func cursor(_ request: Request) throws -> UInt64? {
@@ -64,6 +66,9 @@ struct SubscribeLabelsRoute {
         // No cursor: live only, from the head as it is now.
         let start = requested ?? log.head
         let stopping = StopFlag()
+        if let size = sendBufferBytes {
+            try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(size)).get()
+        }
         let writer = ChannelFrameWriter(channel: channel, drainTimeout: drainTimeout)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -99,10 +104,13 @@ struct SubscribeLabelsRoute {
         let store = service.store
         var last = after
         var backfilling = false
+        // Slow start: a connection earns bigger pages by taking the ones it got, so a client that
+        // connects with cursor=0 and never reads costs one small page, not a large one.
+        var limit = firstPageSize
         defer { if backfilling { metrics.backfilling.subtract(1, ordering: .relaxed) } }
         while !Task.isCancelled && !log.headSignal.isShutDown && !stopping.isSet {
             let head = log.head  // everything ≤ head is committed and visible to the read below
-            let bulk = head > last + UInt64(pageSize)
+            let bulk = head > last + UInt64(limit)
             if bulk != backfilling {
                 backfilling = bulk
                 metrics.backfilling.add(bulk ? 1 : -1, ordering: .relaxed)
@@ -112,7 +120,7 @@ struct SubscribeLabelsRoute {
             do {
                 defer { if bulk { backfills.release() } }
                 page = try store.read { txn in
-                    try store.stream.page(after: last, limit: pageSize, txn).map {
+                    try store.stream.page(after: last, limit: limit, txn).map {
                         let signed = try service.servedBytes(seq: $0.seq, bytes: $0.bytes, txn)
                         return ($0.seq, ByteBuffer(bytes: Frame.encodeLabels(seq: Int64($0.seq), signedLabels: [signed])))
                     }
@@ -121,7 +129,9 @@ struct SubscribeLabelsRoute {
             try await writer.write(page.map(\.1))
             if let end = page.last?.0 { last = end }
             metrics.framesSent.add(page.count, ordering: .relaxed)
-            if page.count < pageSize {
+            let full = page.count == limit
+            limit = min(limit * 2, pageSize)
+            if !full {
                 last = max(last, head)
                 _ = await log.headSignal.wait(forHeadAbove: last)
             }
