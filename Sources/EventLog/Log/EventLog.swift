@@ -254,7 +254,9 @@ public final class EventLog: @unchecked Sendable {
             }
         } catch {
             let failure: EventLogError =
-                if let e = error as? LMDBError { .storage(e) } else if let e = error as? EventLogError { e } else {
+                if let e = error as? LMDBError { .storage(Self.explain(e, dir: env.path)) } else if let e = error as? EventLogError {
+                    e
+                } else {
                     .rejected(error)
                 }
             logger.error("append batch failed", metadata: ["error": "\(failure)", "batch.requests": "\(batch.count)"])
@@ -277,5 +279,15 @@ public final class EventLog: @unchecked Sendable {
         let wakeups = headSignal.advance(head)
         for (p, r) in zip(batch, results) { p.continuation.resume(with: r) }
         wakeups.wake()
+    }
+
+    /// LMDB reports a short write as EIO (errno is lost). When the data directory's filesystem is
+    /// (nearly) full at that moment, it was a full disk: say so, so callers answer "retry later".
+    static func explain(_ e: LMDBError, dir: String) -> LMDBError {
+        guard e.code == EIO else { return e }
+        var st = statvfs()
+        guard statvfs(dir, &st) == 0 else { return e }
+        let free = UInt64(st.f_bavail) * UInt64(st.f_frsize)
+        return free < 16 << 20 ? LMDBError(ENOSPC, "\(e.operation) (short write, \(free) bytes free)") : e
     }
 }
