@@ -69,6 +69,11 @@ extension HTTPField.Name {
 
 /// Reads a JSON body of at most `limit` bytes (413 beyond) and decodes it strictly (400 on any
 /// malformed or mistyped field).
+/// Decodes a body whose keys are checked against its known fields (see `StrictBody`).
+func decodeBody<T: StrictBody>(_ type: T.Type, _ request: Request, limit: Int) async throws -> T {
+    try await decodeBody(Strict<T>.self, request, limit: limit).value
+}
+
 func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int) async throws -> T {
     var request = request
     let buffer: ByteBuffer

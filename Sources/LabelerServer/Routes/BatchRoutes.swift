@@ -11,7 +11,8 @@ struct BatchRoutes {
     let maxBody: Int
     static let maxURIs = 1000
 
-    struct CreateBody: Decodable {
+    struct CreateBody: StrictBody {
+        static let fields: Set<String> = ["uris", "created_by"]
         var uris: [String]?
         var created_by: String?
     }
@@ -44,7 +45,8 @@ struct BatchRoutes {
         ])
     }
 
-    struct SubmitBody: Decodable {
+    struct SubmitBody: StrictBody {
+        static let fields: Set<String> = ["decisions"]
         struct Item: Decodable {
             var uri: String
             var decision: String

@@ -9,7 +9,8 @@ struct EmitRoutes {
     let maxBody: Int
 
     /// One label; `val` defaults to `copyright-violation` as the original service's callers expect.
-    struct EmitOne: Decodable {
+    struct EmitOne: StrictBody {
+        static let fields: Set<String> = ["uri", "val", "cid", "neg", "exp"]
         var uri: String
         var val: String?
         var cid: String?
@@ -20,8 +21,9 @@ struct EmitRoutes {
         }
     }
 
-    struct EmitMany: Decodable {
-        var labels: [EmitOne]
+    struct EmitMany: StrictBody {
+        static let fields: Set<String> = ["labels"]
+        var labels: [Strict<EmitOne>]
     }
 
     static let maxBulk = 1000
@@ -38,7 +40,7 @@ struct EmitRoutes {
         guard body.labels.count <= Self.maxBulk else {
             throw XRPCError.invalidRequest("at most \(Self.maxBulk) labels per request (got \(body.labels.count))")
         }
-        let result = try await service.emit(body.labels.map(\.request), actor: .admin())
+        let result = try await service.emit(body.labels.map(\.value.request), actor: .admin())
         return labelsResponse(result, single: false)
     }
 

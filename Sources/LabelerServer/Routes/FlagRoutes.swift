@@ -80,7 +80,8 @@ struct FlagRoutes {
         return try jsonResponse(["message": "context stored for \(body.uri)", "seq": seq])
     }
 
-    struct ResolveBody: Decodable {
+    struct ResolveBody: StrictBody {
+        static let fields: Set<String> = ["uri", "val", "reason", "notes"]
         var uri: String
         var val: String?
         var reason: String

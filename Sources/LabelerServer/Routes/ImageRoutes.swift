@@ -24,7 +24,8 @@ struct ImageRoutes {
         }])
     }
 
-    struct AddBody: Decodable {
+    struct AddBody: StrictBody {
+        static let fields: Set<String> = ["image_id", "url", "reason", "flagged_by"]
         var image_id: String?
         var url: String?
         var reason: String?
@@ -49,7 +50,8 @@ struct ImageRoutes {
         return try jsonResponse(["id": seq, "message": "sensitive image added"])
     }
 
-    struct RemoveBody: Decodable {
+    struct RemoveBody: StrictBody {
+        static let fields: Set<String> = ["id", "image_id", "url"]
         var id: UInt64?
         var image_id: String?
         var url: String?

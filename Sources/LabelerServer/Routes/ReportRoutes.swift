@@ -121,7 +121,8 @@ struct ReportRoutes {
         ]
     }
 
-    struct ResolveBody: Decodable {
+    struct ResolveBody: StrictBody {
+        static let fields: Set<String> = ["status", "admin_notes", "resolved_by"]
         var status: String
         var admin_notes: String?
         var resolved_by: String?
