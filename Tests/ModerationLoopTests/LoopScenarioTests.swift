@@ -73,6 +73,12 @@ struct LoopScenarioTests {
                         #expect(run.text.contains("\(trackURI(1))  track 1: deleted (404)"))
                         #expect(run.text.contains("notified Bluesky DM to @\(FakePDS.recipient)"))
                         #expect(run.text.contains("7 pending · 7 processed · 3 resolved (1 deleted, 2 false positive) · 4 in review batch"))
+
+                        // A second run leaves the flags waiting in the batch alone: no new batch, no second DM.
+                        let again = try await LoopRun.run(labeler: l, tracks: tracks.url, environment: env)
+                        #expect(again.report.exitCode == 0 && again.report.awaitingReview == 4 && again.report.flags.isEmpty)
+                        #expect(again.report.batch == nil && FakePDS.sent(pds).count == 1 && claude.requests.count == 1)
+                        #expect(again.text.contains("4 already waiting in review batch \(batch.id): not processed again"))
                     }
                 }
             }
@@ -216,7 +222,8 @@ struct LoopScenarioTests {
                 #expect(run.report.pending == 5 && run.report.flags.count == 2)
                 #expect(tracks.requests.count == 2)
                 #expect(try await l.flags("resolved").count == 2)
-                #expect(run.text.contains("5 pending; processing the first 2 (--limit)"))
+                #expect(run.text.contains("processing the oldest 2 (--limit)"))
+                #expect(Set(try await l.flags("resolved").keys) == [trackURI(1), trackURI(2)], "oldest first")
             }
         }
     }

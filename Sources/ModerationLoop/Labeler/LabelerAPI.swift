@@ -30,12 +30,18 @@ public struct LabelerAPI: Sendable {
         return answer
     }
 
+    /// Oldest first, so a run with `--limit` works through the queue in order.
     public func pendingFlags() async throws(Failure) -> [PendingFlag] {
         struct Page: Decodable { var tracks: [PendingFlag] }
         let answer = try await call("listing pending flags") { () async throws(TransportFailure) in
             try await http.get(join(baseURL, "/admin/flags?filter=pending"), headers: auth)
         }
-        do { return try answer.decode(Page.self).tracks } catch {
+        do {
+            let flags = try answer.decode(Page.self).tracks
+            return flags.enumerated().sorted { a, b in
+                (a.element.seq ?? .max, a.offset) < (b.element.seq ?? .max, b.offset)
+            }.map(\.element)
+        } catch {
             throw Failure(status: answer.status, description: "listing pending flags: unexpected answer from the labeler: \(error)")
         }
     }

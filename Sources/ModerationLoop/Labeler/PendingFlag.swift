@@ -32,11 +32,19 @@ public struct PendingFlag: Decodable, Sendable, Equatable {
     }
 
     public var uri: String
+    /// The seq of the flag's label: the order flags were raised in.
+    public var seq: UInt64?
     public var context: Context?
+    /// The pending review batch this flag is already waiting in, undecided.
+    public var reviewBatch: String?
 
-    public init(uri: String, context: Context? = nil) {
+    enum CodingKeys: String, CodingKey { case uri, seq, context, reviewBatch = "review_batch" }
+
+    public init(uri: String, seq: UInt64? = nil, context: Context? = nil, reviewBatch: String? = nil) {
         self.uri = uri
+        self.seq = seq
         self.context = context
+        self.reviewBatch = reviewBatch
     }
 
     public var trackId: Int64? { context?.trackId }

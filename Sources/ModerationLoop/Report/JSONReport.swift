@@ -16,7 +16,7 @@ extension LoopReport {
         }
         var doc: [String: Any] = [
             "env": env.rawValue, "dry_run": dryRun, "service_url": serviceURL, "track_api": trackAPI, "analyzers": analyzers,
-            "notifiers": notifiers, "pending": pending, "processed": flags.count, "flags": flags.map(flag),
+            "notifiers": notifiers, "pending": pending, "awaiting_review": awaitingReview, "processed": flags.count, "flags": flags.map(flag),
             "counts": [
                 "deleted": deleted, "false_positive": count(.falsePositive), "violation": count(.violation),
                 "needs_human": count(.needsHuman),

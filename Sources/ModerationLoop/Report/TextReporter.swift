@@ -78,8 +78,9 @@ public struct TextReporter: Sendable {
     static func totals(_ r: LoopReport) -> String {
         let resolved = r.flags.filter { $0.action == .resolved || $0.action == .wouldResolve }
         let verb = r.dryRun ? "would resolve" : "resolved"
-        var parts = ["\(r.pending) pending", "\(r.flags.count) processed",
-                     "\(resolved.count) \(verb) (\(r.deleted) deleted, \(resolved.count - r.deleted) false positive)"]
+        var parts = ["\(r.pending) pending"]
+        if r.awaitingReview > 0 { parts.append("\(r.awaitingReview) already in review") }
+        parts += ["\(r.flags.count) processed", "\(resolved.count) \(verb) (\(r.deleted) deleted, \(resolved.count - r.deleted) false positive)"]
         if let b = r.batch {
             parts.append("\(b.flagCount) in review batch \(b.id)")
         } else if r.dryRun {

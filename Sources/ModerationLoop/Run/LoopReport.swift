@@ -33,6 +33,8 @@ public struct LoopReport: Sendable {
     public var analyzers: [String]
     public var notifiers: [String]
     public var pending = 0
+    /// Pending flags skipped because they already wait, undecided, in a pending review batch.
+    public var awaitingReview = 0
     public var flags: [FlagOutcome] = []
     public var batch: LabelerAPI.Batch?
     public var batchURL: String?

@@ -71,9 +71,20 @@ public struct LoopRunner: Sendable {
             return report
         }
         report.pending = flags.count
-        if let limit = settings.limit, flags.count > limit { flags = Array(flags.prefix(limit)) }
-        observe(.line(.info, uri: nil, flags.count == report.pending
-            ? "\(flags.count) pending" : "\(report.pending) pending; processing the first \(flags.count) (--limit)"))
+        observe(.line(.info, uri: nil, "\(flags.count) pending"))
+        // Flags already waiting in an unreviewed batch were triaged by an earlier run: a human has the link.
+        let waiting = flags.filter { $0.reviewBatch != nil }
+        if !waiting.isEmpty {
+            flags.removeAll { $0.reviewBatch != nil }
+            report.awaitingReview = waiting.count
+            let batches = Set(waiting.compactMap(\.reviewBatch)).sorted()
+            observe(.line(.info, uri: nil, "\(waiting.count) already waiting in review batch\(batches.count == 1 ? "" : "es") "
+                + batches.joined(separator: ", ") + ": not processed again"))
+        }
+        if let limit = settings.limit, flags.count > limit {
+            flags = Array(flags.prefix(limit))
+            observe(.line(.info, uri: nil, "processing the oldest \(flags.count) (--limit)"))
+        }
         report.flags = flags.map { FlagOutcome(uri: $0.uri, trackId: $0.trackId) }
         guard !flags.isEmpty else { return report }
         func index(_ uri: String) -> Int { report.flags.firstIndex { $0.uri == uri }! }
@@ -129,7 +140,9 @@ public struct LoopRunner: Sendable {
         }
         let why = analyzers.count == 1
             ? "no rule is certain, and no LLM analyzer is configured (ANTHROPIC_API_KEY)" : "no analyzer was certain"
-        for flag in undecided { verdicts[flag.uri] = Verdict(uri: flag.uri, category: .needsHuman, reason: why, analyzer: "none") }
+        for flag in undecided {
+            verdicts[flag.uri] = Verdict(uri: flag.uri, category: .needsHuman, reason: why, analyzer: analyzers.last?.name ?? "none")
+        }
         for flag in remaining {
             let v = verdicts[flag.uri]!
             report.flags[index(flag.uri)].verdict = v

@@ -82,7 +82,8 @@ public struct LoopSettings: Sendable {
                     recipient: value("NOTIFY_RECIPIENT_HANDLE")!,
                     pdsURL: url(value("NOTIFY_PDS_URL") ?? defaultPDS, "NOTIFY_PDS_URL"))
             } else {
-                missing += absent.map { "\($0) (a Bluesky DM needs all of \(dm.joined(separator: ", ")))" }
+                missing += absent
+                invalid.append("a Bluesky DM needs all of \(dm.joined(separator: ", ")) (\(dmSet.joined(separator: ", ")) set)")
             }
         }
         let webhook = value("NOTIFY_WEBHOOK_URL").map { url($0, "NOTIFY_WEBHOOK_URL") }
