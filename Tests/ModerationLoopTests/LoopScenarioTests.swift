@@ -78,7 +78,7 @@ struct LoopScenarioTests {
                         let again = try await LoopRun.run(labeler: l, tracks: tracks.url, environment: env)
                         #expect(again.report.exitCode == 0 && again.report.awaitingReview == 4 && again.report.flags.isEmpty)
                         #expect(again.report.batch == nil && FakePDS.sent(pds).count == 1 && claude.requests.count == 1)
-                        #expect(again.text.contains("4 already waiting in review batch \(batch.id): not processed again"))
+                        #expect(again.text.contains("4 already waiting in review batch \(link): not processed again"))
                     }
                 }
             }

@@ -106,7 +106,6 @@ public struct HTTPExchange: Sendable {
     static func describe(_ error: any Error) -> String {
         let s = String(describing: error)
         if s.contains("connectionRefused") || s.contains("Connection refused") { return "connection refused" }
-        if s.contains("NXDOMAIN") || s.contains("resolve") { return "cannot resolve the host" }
         return s.count > 160 ? String(s.prefix(160)) + "…" : s
     }
 }

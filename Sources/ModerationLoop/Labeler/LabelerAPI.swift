@@ -83,4 +83,7 @@ public struct LabelerAPI: Sendable {
 
     /// The full link to a batch's review page.
     public func link(_ batch: Batch) -> String { join(baseURL, batch.url) }
+
+    /// The review page of a batch known only by id (the labeler's `url` is `/admin/review/{id}`).
+    public func link(batchId: String) -> String { join(baseURL, "/admin/review/\(batchId)") }
 }
