@@ -17,8 +17,8 @@ struct LoopBinaryTests {
         try #require(FileManager.default.fileExists(atPath: binary.path), "build the labeler first: \(binary.path)")
         let dir = TempDir()
         let out = URL(fileURLWithPath: dir.path + "/out"), err = URL(fileURLWithPath: dir.path + "/err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
         process.executableURL = binary
         process.arguments = ["loop"] + args
