@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "Replay", targets: ["Replay"]),
         .library(name: "LabelerServer", targets: ["LabelerServer"]),
+        .library(name: "ModerationLoop", targets: ["ModerationLoop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,8 +45,13 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The moderation loop is a client of the labeler's HTTP API: it depends on none of the server's modules.
+        .target(name: "ModerationLoop", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .executableTarget(name: "LabelerCLI", dependencies: [
-            "LabelerServer", "Replay", "Projections", "EventLog", "LabelerCore",
+            "LabelerServer", "Replay", "Projections", "EventLog", "LabelerCore", "ModerationLoop",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "LabelerTestSupport", dependencies: ["Projections", "EventLog", "LabelerCore"], path: "Tests/Support"),
@@ -57,6 +63,12 @@ let package = Package(
             "LabelerServer", "LabelerTestSupport", "Replay",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        ]),
+        .testTarget(name: "ModerationLoopTests", dependencies: [
+            "ModerationLoop", "LabelerServer", "LabelerTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]
 )

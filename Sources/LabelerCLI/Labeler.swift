@@ -5,7 +5,9 @@ struct Labeler: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "labeler",
         abstract: "An event-sourced ATProto labeler: every moderation fact is an event in an LMDB log.",
-        subcommands: [ServeCommand.self, ReplayCommand.self, KeysCommand.self, IdentityCommand.self, DebugCommand.self]
+        subcommands: [
+            ServeCommand.self, ReplayCommand.self, KeysCommand.self, IdentityCommand.self, LoopCommand.self, DebugCommand.self,
+        ]
     )
 }
 

@@ -117,8 +117,25 @@ struct FlagRoutes {
         default: throw XRPCError.invalidRequest("filter must be pending, confirmed, resolved or all")
         }
         let store = service.store
-        let flags = try store.read { try store.flags.list(states: states, $0) }
-        return try jsonResponse(["tracks": flags.map(Self.json), "count": flags.count])
+        let (flags, inReview) = try store.read { txn in (try store.flags.list(states: states, txn), try Self.awaitingReview(store, txn)) }
+        return try jsonResponse([
+            "tracks": flags.map { f in
+                var j = Self.json(f)
+                if f.state == .pending, let id = inReview[f.uri] { j["review_batch"] = id }
+                return j
+            },
+            "count": flags.count,
+        ])
+    }
+
+    /// Flags waiting in a pending review batch without a decision yet (uri → batch id), so a
+    /// caller such as `labeler loop` does not put them in another batch.
+    static func awaitingReview(_ store: ModerationStore, _ txn: LMDBTransaction) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for b in try store.batches.list(limit: 10_000, txn).reversed() where b.status == .pending {
+            for u in b.undecided { out[u] = b.id }
+        }
+        return out
     }
 
     /// The original's FlaggedTrack shape, plus state, resolution and confirmation.

@@ -1,0 +1,89 @@
+/// The labeler's admin HTTP API, as the loop uses it (key in `X-Moderation-Key`).
+public struct LabelerAPI: Sendable {
+    public let baseURL: String
+    let token: String
+    let http: HTTPExchange
+
+    public init(baseURL: String, token: String, http: HTTPExchange) {
+        self.baseURL = baseURL
+        self.token = token
+        self.http = http
+    }
+
+    /// A refused or failed call: what was asked, and what came back.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let status: Int?
+        public let description: String
+    }
+
+    var auth: [(String, String)] { [("X-Moderation-Key", token)] }
+
+    func call(_ what: String, _ send: () async throws(TransportFailure) -> HTTPAnswer) async throws(Failure) -> HTTPAnswer {
+        let answer: HTTPAnswer
+        do { answer = try await send() } catch {
+            throw Failure(status: nil, description: "\(what): the labeler at \(baseURL) is \(error)")
+        }
+        guard answer.isSuccess else {
+            let hint = answer.status == 401 ? " (check MODERATION_AUTH_TOKEN)" : ""
+            throw Failure(status: answer.status, description: "\(what): the labeler answered \(answer.status): \(answer.detail)\(hint)")
+        }
+        return answer
+    }
+
+    /// Oldest first, so a run with `--limit` works through the queue in order.
+    public func pendingFlags() async throws(Failure) -> [PendingFlag] {
+        struct Page: Decodable { var tracks: [PendingFlag] }
+        let answer = try await call("listing pending flags") { () async throws(TransportFailure) in
+            try await http.get(join(baseURL, "/admin/flags?filter=pending"), headers: auth)
+        }
+        do {
+            let flags = try answer.decode(Page.self).tracks
+            return flags.enumerated().sorted { a, b in
+                (a.element.seq ?? .max, a.offset) < (b.element.seq ?? .max, b.offset)
+            }.map(\.element)
+        } catch {
+            throw Failure(status: answer.status, description: "listing pending flags: unexpected answer from the labeler: \(error)")
+        }
+    }
+
+    public func resolve(uri: String, reason: String, notes: String) async throws(Failure) {
+        struct Body: Encodable {
+            var uri: String
+            var reason: String
+            var notes: String
+        }
+        _ = try await call("resolving \(uri)") { () async throws(TransportFailure) in
+            try await http.postJSON(join(baseURL, "/admin/resolve"), Body(uri: uri, reason: reason, notes: notes), headers: auth)
+        }
+    }
+
+    public struct Batch: Decodable, Sendable, Equatable {
+        public var id: String
+        public var url: String
+        public var flagCount: Int
+        /// The flags asked for (not part of the labeler's answer).
+        public var uris: [String]? = nil
+        enum CodingKeys: String, CodingKey { case id, url, flagCount = "flag_count" }
+    }
+
+    public func createBatch(uris: [String], createdBy: String) async throws(Failure) -> Batch {
+        struct Body: Encodable {
+            var uris: [String]
+            var created_by: String
+        }
+        // An empty list means "every pending flag" to the labeler: never send one.
+        guard !uris.isEmpty else { throw Failure(status: nil, description: "creating a review batch: no flags given") }
+        let answer = try await call("creating a review batch") { () async throws(TransportFailure) in
+            try await http.postJSON(join(baseURL, "/admin/batches"), Body(uris: uris, created_by: createdBy), headers: auth)
+        }
+        do { return try answer.decode(Batch.self) } catch {
+            throw Failure(status: answer.status, description: "creating a review batch: unexpected answer from the labeler: \(error)")
+        }
+    }
+
+    /// The full link to a batch's review page.
+    public func link(_ batch: Batch) -> String { join(baseURL, batch.url) }
+
+    /// The review page of a batch known only by id (the labeler's `url` is `/admin/review/{id}`).
+    public func link(batchId: String) -> String { join(baseURL, "/admin/review/\(batchId)") }
+}
