@@ -1,6 +1,9 @@
 # make run  — install missing system packages, build, start the labeler on ./data
 # make test — install missing system packages, run every test (Swift, then the Python interop tests)
 # make interop — only the Python interop tests (tests/interop) against .build/debug/labeler
+# make reliability — only the reliability tests (tests/reliability: SIGKILL, SIGTERM, hostile subscribers, full disk)
+# make soak — the long versions of the reliability tests and of the fuzzers (SOAK=1; see RELIABILITY.md)
+# make fuzz — libFuzzer over the DAG-CBOR, label and frame parsers for FUZZ_SECONDS (default 60)
 SHELL := /bin/bash
 APT_PACKAGES := liblmdb-dev libsecp256k1-dev libssl-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -10,8 +13,10 @@ PY_VENV := .venv
 PY_PACKAGES := atproto==0.0.73 pytest websockets
 LABELER_BIN ?= .build/debug/labeler
 INTEROP = swift build --product labeler && LABELER_BIN=$(LABELER_BIN) $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/interop
+RELIABILITY = swift build --product labeler && LABELER_BIN=$(LABELER_BIN) $(PY_VENV)/bin/python -m pytest -q -s -p no:cacheprovider tests/reliability
+FUZZ_SECONDS ?= 60
 
-.PHONY: deps build run test interop bench soak clean
+.PHONY: deps build run test interop reliability bench soak fuzz clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,12 +45,27 @@ $(PY_VENV)/.ready: Makefile
 test: deps $(PY_VENV)/.ready
 	swift test
 	$(INTEROP)
+	$(RELIABILITY)
 
 interop: deps $(PY_VENV)/.ready
 	$(INTEROP)
+
+reliability: deps $(PY_VENV)/.ready
+	$(RELIABILITY)
+
+soak: deps $(PY_VENV)/.ready
+	FUZZ_ITERATIONS=1000000 HOSTILE_REQUESTS_PER_ROUTE=1500 swift test --filter 'FuzzTests|HostileInputTests'
+	SOAK=1 $(RELIABILITY)
+	$(MAKE) fuzz FUZZ_SECONDS=600
+
+fuzz: deps
+	cd Fuzz && swift build -c release --sanitize=fuzzer --product LabelerFuzz
+	mkdir -p Fuzz/.work/corpus
+	Fuzz/.build/release/LabelerFuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=5 \
+		-artifact_prefix=Fuzz/.work/ Fuzz/.work/corpus Fuzz/corpus
 
 bench: deps
 	cd Benchmarks && swift package --disable-sandbox benchmark
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build Fuzz/.build Fuzz/.work
