@@ -53,9 +53,10 @@ interop: deps $(PY_VENV)/.ready
 reliability: deps $(PY_VENV)/.ready
 	$(RELIABILITY)
 
+soak: export SOAK := 1
 soak: deps $(PY_VENV)/.ready
 	FUZZ_ITERATIONS=1000000 HOSTILE_REQUESTS_PER_ROUTE=1500 swift test --filter 'FuzzTests|HostileInputTests'
-	SOAK=1 $(RELIABILITY)
+	$(RELIABILITY)
 	$(MAKE) fuzz FUZZ_SECONDS=600
 
 fuzz: deps
