@@ -8,19 +8,14 @@ import NIOCore
 import Projections
 import ServiceLifecycle
 
-public struct LabelerRequestContext: RequestContext, WebSocketRequestContext {
+public struct LabelerRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
     /// The peer's IP address (for per-client rate limits).
     public let client: String
-    /// The connection (subscribeLabels writes its pages to it directly).
-    public let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
-        webSocket = .init()
         client = source.channel.remoteAddress?.ipAddress ?? "unknown"
-        channel = source.channel
     }
 
     public var maxUploadSize: Int { 1 << 20 }
@@ -50,10 +45,22 @@ public let publicRoutes: Set<String> = [
 public func buildApplication(
     service: LabelerService, config: ServerConfig, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = buildRouter(service: service, config: config)
+    let metrics = ServerMetrics()
+    let router = buildRouter(service: service, config: config, metrics: metrics)
+    let subscribe = SubscribeLabelsRoute(
+        service: service, metrics: metrics, backfills: AsyncSemaphore(permits: config.maxConcurrentBackfills),
+        drainTimeout: .seconds(Int64(config.subscriberDrainTimeoutSeconds)), sendBufferBytes: config.subscriberSendBufferBytes)
+    // The WebSocket upgrade is decided here, before the router, where the connection's channel is
+    // at hand and nothing per-request outlives the connection (the router-based upgrade keeps each
+    // connection's request context alive in a reference cycle: a few KB leaked per subscriber).
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router),
+        server: .http1WebSocketUpgrade { request, channel, _ in
+            guard let path = request.path, SubscribeLabelsRoute.matches(path) else { return .dontUpgrade }
+            return .upgrade([:]) { inbound, outbound, context in
+                try await subscribe.run(inbound, outbound, path: path, channel: channel, logger: context.logger)
+            }
+        },
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "labeler"),
         logger: logger)
     app.addServices(LabelerLifecycle(service: service))
@@ -61,7 +68,10 @@ public func buildApplication(
 }
 
 public func buildRouter(service: LabelerService, config: ServerConfig) -> Router<LabelerRequestContext> {
-    let metrics = ServerMetrics()
+    buildRouter(service: service, config: config, metrics: ServerMetrics())
+}
+
+func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerMetrics) -> Router<LabelerRequestContext> {
     let router = Router(context: LabelerRequestContext.self)
     router.add(middleware: ErrorMiddleware(metrics: metrics))
 
@@ -75,13 +85,9 @@ public func buildRouter(service: LabelerService, config: ServerConfig) -> Router
     let query = QueryLabelsRoute(service: service)
     router.get("/xrpc/com.atproto.label.queryLabels") { request, _ in try query.handle(request) }
 
-    let subscribe = SubscribeLabelsRoute(
-        service: service, metrics: metrics, backfills: AsyncSemaphore(permits: config.maxConcurrentBackfills),
-        drainTimeout: .seconds(Int64(config.subscriberDrainTimeoutSeconds)), sendBufferBytes: config.subscriberSendBufferBytes)
-    router.ws("/xrpc/com.atproto.label.subscribeLabels") { request, _ in
-        try SubscribeLabelsRoute.shouldUpgrade(request)
-    } onUpgrade: { inbound, outbound, context in
-        try await subscribe.run(inbound, outbound, context.request, channel: context.requestContext.channel, logger: context.logger)
+    // A plain GET (no Upgrade) gets its answer as XRPC JSON: 400 for a bad cursor, else 426.
+    router.get("/xrpc/com.atproto.label.subscribeLabels") { request, _ -> Response in
+        try SubscribeLabelsRoute.refusePlainGet(request)
     }
     router.on("/xrpc/{method}", method: .post) { _, ctx -> Response in
         throw XRPCError(.notImplemented, "MethodNotImplemented", "Method Not Implemented: \(ctx.parameters.get("method") ?? "")")

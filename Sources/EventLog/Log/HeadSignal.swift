@@ -50,6 +50,8 @@ public final class HeadSignal: Sendable {
             s.nextId += 1
             return s.nextId
         }
+        // A cancellation that arrives after the wait was satisfied leaves its id behind: drop it.
+        defer { state.withLock { _ = $0.cancelled.remove(id) } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<UInt64, Never>) in
                 let immediate = state.withLock { s -> UInt64? in

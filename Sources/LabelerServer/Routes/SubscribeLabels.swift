@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import LabelerCore
 import Logging
@@ -24,35 +25,39 @@ struct SubscribeLabelsRoute {
     let pageSize = 256
     let firstPageSize = 16
 
-    /// Pre-upgrade checks: a WebSocket upgrade request and a well-formed cursor.
-    static func cursor(_ request: Request) throws -> UInt64? {
+    static let path = "/xrpc/com.atproto.label.subscribeLabels"
+
+    /// Whether an upgrade request's path (with its query) is this endpoint.
+    static func matches(_ pathAndQuery: String) -> Bool {
+        pathAndQuery == path || pathAndQuery.hasPrefix(path + "?")
+    }
+
+    /// The `cursor` parameter: nil when absent; a 400 when it is not a non-negative integer.
+    static func cursor(_ query: some Sequence<(key: Substring, value: Substring)>) throws -> UInt64? {
         var cursor: UInt64? = nil
-        for (k, v) in request.uri.queryParameters where k == "cursor" {
+        for (k, v) in query where k == "cursor" {
             guard let c = UInt64(v), c < (1 << 53) else { throw XRPCError.invalidRequest("cursor must be a non-negative integer") }
             cursor = c
         }
         return cursor
     }
 
-    /// A plain GET gets its errors as XRPC JSON (400 for a bad cursor, 426 without an upgrade);
-    /// an upgrade request is accepted and a bad cursor is then answered with an error frame,
-    /// since the upgrade path cannot carry a JSON body.
-    static func shouldUpgrade(_ request: Request) throws -> RouterShouldUpgrade {
-        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
-            _ = try cursor(request)
-            throw XRPCError(.upgradeRequired, "InvalidRequest", "subscribeLabels is a WebSocket endpoint: send an Upgrade: websocket request")
-        }
-        return .upgrade([:])
+    /// A GET without `Upgrade: websocket` (a WebSocket upgrade never reaches the router).
+    static func refusePlainGet(_ request: Request) throws -> Response {
+        _ = try cursor(request.uri.queryParameters.map { (key: $0.key, value: $0.value) })
+        throw XRPCError(.upgradeRequired, "InvalidRequest", "subscribeLabels is a WebSocket endpoint: send an Upgrade: websocket request")
     }
 
+    /// Runs one subscription. A bad cursor cannot be a JSON answer once upgraded, so it is an
+    /// error frame and a close.
     func run(
-        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ request: Request, channel: any Channel,
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, path: String, channel: any Channel,
         logger: Logger
     ) async throws {
         metrics.subscribers.add(1, ordering: .relaxed)
         defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
         let requested: UInt64?
-        do { requested = try Self.cursor(request) } catch let e as XRPCError {
+        do { requested = try Self.cursor(URI(path).queryParameters.map { (key: $0.key, value: $0.value) }) } catch let e as XRPCError {
             try await outbound.write(.binary(ByteBuffer(bytes: Frame.error(name: e.name, message: e.message).encoded())))
             try await outbound.close(.policyViolation, reason: e.name)
             return
