@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -142,7 +143,7 @@ struct AdminUITests {
                 #expect(p.status == 200, "\(what): \(p.body)")
                 Self.expectSecurityHeaders(p, what)
                 #expect(p.body.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot; &#39;single&#39;"), "\(what)")
-                for raw in ["<script", "<img", "<b>", "<i>", "<u>", "<em>", "onerror=alert"] {
+                for raw in ["<script", "<img", "<b>", "<i>", "<u>", "<em>"] {
                     #expect(!p.body.contains(raw), "\(what) contains \(raw) unescaped")
                 }
             }
@@ -181,7 +182,7 @@ struct AdminUITests {
 
             let resolved = try await Self.fetch(h, "/admin/partials/flags?filter=resolved", admin: true).body
             #expect(resolved.contains("data-count=\"1\""))
-            #expect(resolved.contains("cover/remix") || resolved.contains(ResolutionReason.coverVersion.displayName))
+            #expect(resolved.contains(">\(ResolutionReason.coverVersion.displayName)<"))
             #expect(resolved.contains("their own cover"))
             #expect(resolved.contains(">stg<"), "the staging environment is marked")
             #expect(!resolved.contains("Mark false positive"))

@@ -194,13 +194,23 @@ def sign_out_if_needed(driver: webdriver.Chrome, labeler: Labeler) -> None:
 
 def sign_in(driver: webdriver.Chrome, labeler: Labeler, path: str = '/admin') -> None:
     driver.get(labeler.base + path)
-    if driver.find_element(By.ID, 'app').is_displayed():
+    # A stored key signs in by itself; until its check answers, neither part is shown.
+    shown = wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, '#app, #signin') if e.is_displayed()), False),
+                 what='the app or the sign-in form')
+    if shown.get_attribute('id') == 'app':
         return
     field = visible(driver, '#admin-key')
     field.clear()
     field.send_keys(labeler.token)
     driver.find_element(By.ID, 'signin-submit').click()
     visible(driver, '#app')
+
+
+def tap(driver: webdriver.Chrome, element) -> None:
+    """Scrolls an element to the middle of the screen, as a person would, then clicks it (the
+    driver's own scrolling would leave it under the review page's fixed submit bar)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
 
 
 def console_errors(driver: webdriver.Chrome) -> t.List[str]:

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from conftest import (DESKTOP, PHONE, Labeler, console_errors, dom_id, gone, save_png, sign_in,
-                      sign_out_if_needed, viewport, visible, wait)
+                      sign_out_if_needed, tap, viewport, visible, wait)
 
 XSS_TITLE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">Track & "Co"'
 
@@ -137,13 +137,13 @@ def test_review_a_batch_on_a_phone(browser, labeler, screenshots):
 
     for uri, decision in zip(uris, ('clear', 'defer', 'confirm')):
         card = visible(browser, f'#{dom_id(uri)}')
-        card.find_element(By.CSS_SELECTOR, f'button[data-decision="{decision}"]').click()
+        tap(browser, card.find_element(By.CSS_SELECTOR, f'button[data-decision="{decision}"]'))
         assert card.find_element(By.CSS_SELECTOR, f'button[data-decision="{decision}"]').get_attribute('aria-pressed') == 'true'
     # Clicking a chosen toggle again takes the decision back.
     again = browser.find_element(By.CSS_SELECTOR, f'#{dom_id(uris[1])} button[data-decision="defer"]')
-    again.click()
+    tap(browser, again)
     assert browser.find_element(By.ID, 'decision-count').text == '2 of 3 decided'
-    again.click()
+    tap(browser, again)
     assert browser.find_element(By.ID, 'decision-count').text == '3 of 3 decided'
     assert button.text == 'Submit 3 decisions' and button.is_enabled()
 
@@ -157,6 +157,7 @@ def test_review_a_batch_on_a_phone(browser, labeler, screenshots):
     assert layout['pos'] == 'fixed' and abs(layout['bottom'] - PHONE[1]) < 1, layout
     for b in browser.find_elements(By.CSS_SELECTOR, 'button[data-decision]'):
         assert b.size['height'] >= 44, 'thumb-sized toggles'
+    browser.execute_script('window.scrollTo(0, 0)')
     save_png(browser, screenshots / 'review-phone.png', PHONE)
 
     button.click()
@@ -273,8 +274,9 @@ def test_screenshots(browser, screenshots):
         viewport(browser, DESKTOP)
         sign_in(browser, showcase, batch['url'])
         card = visible(browser, f'#{dom_id(uris[0])}')
-        card.find_element(By.CSS_SELECTOR, 'button[data-decision="clear"]').click()
-        browser.find_element(By.CSS_SELECTOR, f'#{dom_id(uris[1])} button[data-decision="confirm"]').click()
+        tap(browser, card.find_element(By.CSS_SELECTOR, 'button[data-decision="clear"]'))
+        tap(browser, browser.find_element(By.CSS_SELECTOR, f'#{dom_id(uris[1])} button[data-decision="confirm"]'))
+        browser.execute_script('window.scrollTo(0, 0)')
         save_png(browser, screenshots / 'review-desktop.png', DESKTOP)
         assert not [m for m in console_errors(browser) if 'Content Security Policy' in m]
     finally:
