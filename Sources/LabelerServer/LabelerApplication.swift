@@ -39,6 +39,9 @@ public let publicRoutes: Set<String> = [
     "GET /xrpc/com.atproto.label.queryLabels", "GET /xrpc/com.atproto.label.subscribeLabels",
     "GET /xrpc/{method}", "POST /xrpc/{method}", "POST /xrpc/com.atproto.moderation.createReport",
     "GET /sensitive-images",
+    // The admin UI's page shells and static files: they hold no data; every data call they make
+    // is an admin route (`/admin/partials/…` and the JSON commands) sent with the key.
+    "GET /admin", "GET /admin/review/{id}", "GET /admin/static/{file}",
 ]
 
 /// The one place that wires the labeler: the executable and the tests both call it.
@@ -131,6 +134,10 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
     router.post("/xrpc/com.atproto.moderation.createReport") { request, ctx in try await reports.create(request, client: ctx.client) }
     admin.get("/admin/reports") { request, _ in try reports.list(request) }
     admin.post("/admin/reports/{id}/resolve") { request, ctx in try await reports.resolve(ctx.parameters.get("id") ?? "", request) }
+
+    let ui = AdminUI(service: service, metrics: metrics)
+    ui.registerPages(router)
+    ui.registerPartials(admin)
 
     return router
 }
