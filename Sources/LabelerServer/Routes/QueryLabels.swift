@@ -67,18 +67,41 @@ struct QueryLabelsRoute {
         var out: [UInt8] = []
         out.reserveCapacity(params.limit * 400 + 64)
         try store.read { txn in
-            let r = try store.labels.query(
-                txn, patterns: params.patterns, sources: params.sources, after: params.cursor, limit: params.limit)
-            out.append(UInt8(ascii: "{"))
-            if r.more, let last = r.labels.last {
-                out.append(contentsOf: "\"cursor\":\"\(last.seq)\",".utf8)
+            out.append(contentsOf: "{\"labels\":[".utf8)
+            var last: UInt64 = 0
+            var first = true
+            func separate() {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
             }
-            out.append(contentsOf: "\"labels\":[".utf8)
-            for (i, item) in r.labels.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                try service.served(seq: item.seq, label: item.label, txn).writeJSON(into: &out)
+            var more: Bool? = nil
+            if params.sources == nil {
+                // The common case: copy each label's stored JSON; only labels an earlier key signed
+                // are decoded, to be served re-signed.
+                let epoch = try service.currentKeyEpoch(txn)
+                more = try store.labels.queryJSON(txn, patterns: params.patterns, after: params.cursor, limit: params.limit) { seq, json in
+                    separate()
+                    if seq < epoch, let bytes = try store.stream.bytes(seq: seq, txn) {
+                        try service.served(seq: seq, label: Label(dagCBOR: bytes), txn).writeJSON(into: &out)
+                    } else {
+                        out.append(contentsOf: json)
+                    }
+                    last = seq
+                }
             }
-            out.append(contentsOf: "]}".utf8)
+            if more == nil {
+                let r = try store.labels.query(
+                    txn, patterns: params.patterns, sources: params.sources, after: params.cursor, limit: params.limit)
+                for item in r.labels {
+                    separate()
+                    try service.served(seq: item.seq, label: item.label, txn).writeJSON(into: &out)
+                    last = item.seq
+                }
+                more = r.more
+            }
+            out.append(contentsOf: "]".utf8)
+            if more == true, last > 0 { out.append(contentsOf: ",\"cursor\":\"\(last)\"".utf8) }
+            out.append(UInt8(ascii: "}"))
         }
         return jsonResponse(out)
     }

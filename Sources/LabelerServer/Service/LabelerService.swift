@@ -100,6 +100,11 @@ public final class LabelerService: Sendable {
         try resigner.served(seq: seq, label: label, txn)
     }
 
+    /// Labels with a seq below this were signed by an earlier key and are served re-signed.
+    public func currentKeyEpoch(_ txn: LMDBTransaction) throws -> UInt64 {
+        try store.keys.currentKey(txn)?.epoch ?? 0
+    }
+
     public func servedBytes(seq: UInt64, bytes: [UInt8], _ txn: LMDBTransaction) throws -> [UInt8] {
         try resigner.servedBytes(seq: seq, bytes: bytes, txn)
     }

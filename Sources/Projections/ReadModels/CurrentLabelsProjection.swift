@@ -5,9 +5,10 @@ import LabelerCore
 /// by exact URI and by URI prefix. Each entry moves to its newest seq when superseded.
 public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     public static let name = "labels"
-    public static let version = 2
+    /// v3: `labels.byseq` holds each current label's JSON form, so queries copy ready bytes.
+    public static let version = 3
     let current: MDB_dbi_t  // src 0 uri 0 cid 0 val -> seq
-    let bySeq: MDB_dbi_t  // seq -> () for current labels, in seq order
+    let bySeq: MDB_dbi_t  // seq -> the label's JSON (as signed), for current labels, in seq order
     let byURI: MDB_dbi_t  // uri 0 seq -> ()
     /// The label-stream table holds every label's signed bytes by seq; queries read them there
     /// instead of storing them twice.
@@ -34,7 +35,10 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         }
         let seq = BigEndian.bytes(event.seq)
         try txn.put(current, k, seq)
-        try txn.put(bySeq, seq, [], append: true)
+        var json: [UInt8] = []
+        json.reserveCapacity(384)
+        l.writeJSON(into: &json)
+        try txn.put(bySeq, seq, json, append: true)
         try txn.put(byURI, Key.withSeq(Array(l.uri.utf8), event.seq), [])
     }
 
@@ -50,40 +54,8 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         _ txn: LMDBTransaction, patterns: [Pattern], sources: Set<String>?, after: UInt64, limit: Int,
         prefixScanCap: Int = 50_000
     ) throws -> (labels: [(seq: UInt64, label: Label)], more: Bool) {
-        var seqs: [UInt64] = []
-        var scanAll = patterns.contains(.all)
-        if !scanAll {
-            var set = Set<UInt64>()
-            outer: for p in patterns {
-                switch p {
-                case .all: break
-                case .exact(let uri):
-                    let prefix = Array(uri.utf8) + [0]
-                    try txn.scan(byURI, from: Key.withSeq(Array(uri.utf8), after + 1)) { k, _ in
-                        guard k.starts(with: prefix), k.count == prefix.count + 8 else { return false }
-                        set.insert(Key.seqSuffix(k))
-                        return true
-                    }
-                case .prefix(let p):
-                    let prefix = Array(p.utf8)
-                    var seen = 0
-                    try txn.scan(byURI, from: prefix) { k, _ in
-                        guard k.starts(with: prefix) else { return false }
-                        seen += 1
-                        let s = Key.seqSuffix(k)
-                        if s > after { set.insert(s) }
-                        return seen < prefixScanCap
-                    }
-                    if seen >= prefixScanCap {  // a very broad prefix: walk in seq order instead
-                        scanAll = true
-                        break outer
-                    }
-                }
-            }
-            seqs = set.sorted()
-        }
         var out: [(UInt64, Label)] = []
-        if scanAll {
+        guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, prefixScanCap: prefixScanCap) else {
             let matchers = patterns
             var more = false
             try txn.scan(bySeq, from: BigEndian.bytes(after + 1)) { k, _ in
@@ -107,6 +79,73 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
             if out.count == limit { return (out, i < seqs.count - 1) }
         }
         return (out, false)
+    }
+
+    /// What `query` returns without a `sources` filter, as each label's stored JSON (the form it
+    /// was signed in), with no decoding: `body(seq, json)` for each in seq order; returns `more`.
+    /// Nil when a pattern needs the decoded labels (a prefix so broad it is matched on a walk in
+    /// seq order): use `query` then.
+    public func queryJSON(
+        _ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, limit: Int, prefixScanCap: Int = 50_000,
+        _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Bool? {
+        guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, prefixScanCap: prefixScanCap) else {
+            guard patterns.contains(.all) else { return nil }
+            var n = 0
+            var more = false
+            try txn.scan(bySeq, from: BigEndian.bytes(after + 1)) { k, v in
+                if n == limit {
+                    more = true
+                    return false
+                }
+                try body(BigEndian.uint64(Array(k)), v)
+                n += 1
+                return true
+            }
+            return more
+        }
+        var n = 0
+        for (i, s) in seqs.enumerated() {
+            let found = try txn.get(bySeq, BigEndian.bytes(s)) { v -> Bool in
+                guard let v else { return false }
+                try body(s, v)
+                return true
+            }
+            if found { n += 1 }
+            if n == limit { return i < seqs.count - 1 }
+        }
+        return false
+    }
+
+    /// The seqs (> `after`, sorted) of current labels matching the patterns through the URI index;
+    /// nil when a pattern is `*` or a prefix too broad to collect (the caller walks in seq order).
+    func candidateSeqs(_ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, prefixScanCap: Int) throws -> [UInt64]? {
+        if patterns.contains(.all) { return nil }
+        var set = Set<UInt64>()
+        for p in patterns {
+            switch p {
+            case .all: return nil
+            case .exact(let uri):
+                let prefix = Array(uri.utf8) + [0]
+                try txn.scan(byURI, from: Key.withSeq(Array(uri.utf8), after + 1)) { k, _ in
+                    guard k.starts(with: prefix), k.count == prefix.count + 8 else { return false }
+                    set.insert(Key.seqSuffix(k))
+                    return true
+                }
+            case .prefix(let p):
+                let prefix = Array(p.utf8)
+                var seen = 0
+                try txn.scan(byURI, from: prefix) { k, _ in
+                    guard k.starts(with: prefix) else { return false }
+                    seen += 1
+                    let s = Key.seqSuffix(k)
+                    if s > after { set.insert(s) }
+                    return seen < prefixScanCap
+                }
+                if seen >= prefixScanCap { return nil }  // a very broad prefix: walk in seq order instead
+            }
+        }
+        return set.sorted()
     }
 
     static func matches(_ l: Label, _ patterns: [Pattern]) -> Bool {

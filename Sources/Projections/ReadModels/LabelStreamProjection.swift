@@ -28,6 +28,9 @@ public final class LabelStreamProjection: Projection, @unchecked Sendable {
         return out
     }
 
+    /// The signed DAG-CBOR of the label appended at `seq`.
+    public func bytes(seq: UInt64, _ txn: LMDBTransaction) throws -> [UInt8]? { try txn.getBytes(stream, BigEndian.bytes(seq)) }
+
     public func count(_ txn: LMDBTransaction) throws -> Int { try txn.count(stream) }
 
     /// Seq of the newest label event (0 if none).
