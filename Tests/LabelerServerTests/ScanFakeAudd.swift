@@ -112,6 +112,7 @@ func runScanHarness(
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
     var env = environment
+    if env["SCAN_MODE"] == nil { env["SCAN_MODE"] = "full" }
     if let audd {
         env["AUDD_API_KEY"] = "test"
         env["AUDD_API_URL"] = audd.endpoint

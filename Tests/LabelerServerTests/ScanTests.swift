@@ -43,7 +43,7 @@ struct ScanTests {
                 #expect(scan.status == .ok && scan.error == nil && !scan.isFlagged && scan.matches.isEmpty)
                 #expect(scan.scanId == body["scan_id"] as? String)
                 #expect(scan.uri == Self.uri && scan.audioURL == Self.audio("clean.mp3") && scan.provider == "audd")
-                #expect(scan.policy == "dominant(threshold=0.3,mix=3x3)" && scan.flagReason == "no matches")
+                #expect(scan.policy == "dominant(threshold=0.3,mix=3x3|3@25%)" && scan.flagReason == "no matches")
                 #expect(scan.estimatedRequests == 20)
                 #expect(try await h.queryAll([Self.uri], limit: 50).isEmpty)
 
