@@ -31,7 +31,10 @@ struct ScanTests {
                 #expect(body["is_flagged"] as? Bool == false)
                 #expect((body["matches"] as? [Any])?.isEmpty == true)
                 #expect(body["highest_score"] as? Int == 0)
-                #expect(body["estimated_requests"] as? Int == 20)
+                #expect(body["estimated_requests"] as? Int == 20 && body["billed_requests"] as? Int == 20)
+                #expect(body["full_scan_requests"] as? Int == 20 && body["scanned_chunks"] as? Int == 20)
+                #expect((body["plan"] as? [String: Any])?["kind"] as? String == "full")
+                #expect((body["plan"] as? [String: Any])?["mode"] as? String == "balanced")
                 #expect(body["label_seq"] == nil)
                 #expect((body["raw_response"] as? [String: Any])?["status"] as? String == "success")
                 #expect(body["seq"] as? Int == Int(head + 1))
@@ -44,17 +47,23 @@ struct ScanTests {
                 #expect(scan.scanId == body["scan_id"] as? String)
                 #expect(scan.uri == Self.uri && scan.audioURL == Self.audio("clean.mp3") && scan.provider == "audd")
                 #expect(scan.policy == "dominant(threshold=0.3,mix=3x3|3@25%)" && scan.flagReason == "no matches")
-                #expect(scan.estimatedRequests == 20)
+                #expect(scan.estimatedRequests == 20 && scan.fullScanRequests == 20 && scan.scannedChunks == 20)
+                #expect(scan.plan?.kind == "full" && scan.plan?.tier == "480=full" && scan.plan?.durationSeconds == 240)
+                #expect(scan.calls == [AuddCall(pass: 0, params: AuddParams(skip: 0, every: 1, limit: 20), billedRequests: 20, matchedChunks: 0)])
+                #expect(audd.billed("clean.mp3") == 20, "what AuDD billed is what the log says")
                 #expect(try await h.queryAll([Self.uri], limit: 50).isEmpty)
 
-                // What AuDD was sent: the key, the URL, accurate offsets, as a form.
+                // What AuDD was sent: the key, the URL, accurate offsets and the pass, as a form.
                 let sent = try #require(audd.received.last)
                 #expect(sent.api_token == "test" && sent.url == Self.audio("clean.mp3") && sent.accurate_offsets == "1")
+                #expect(sent.params == AuddParams(skip: 0, every: 1, limit: 20, skipFirstSeconds: 0))
                 #expect(sent.contentType == "application/x-www-form-urlencoded")
 
-                // `result: null` is clean too; without a duration the estimate is the 1-request floor.
+                // `result: null` is clean too; without a duration the scan is capped like the
+                // longest tier and the estimate is the 1-request floor.
                 let (s2, b2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("null.mp3"))"}"#)
                 #expect(s2 == 200 && b2["is_flagged"] as? Bool == false && b2["estimated_requests"] as? Int == 1)
+                #expect(audd.received.last?.limit == 60 && b2["full_scan_requests"] == nil)
             }
         }
     }
@@ -64,7 +73,7 @@ struct ScanTests {
             try await runScanHarness(audd: audd) { h in
                 let head = h.service.log.head
                 let body = #"""
-                    {"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)","cid":"\#(Self.cid)",
+                    {"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)","cid":"\#(Self.cid)","duration_s":60,
                      "context":{"track_id":42,"track_title":"My Upload","artist_handle":"someone.bsky.social","artist_did":"did:plc:artist1"}}
                     """#
                 let (status, r) = try await h.post("/scan", body)
@@ -75,7 +84,7 @@ struct ScanTests {
                 #expect(r["dominant_match_pct"] as? Int == 80)
                 #expect(r["sustained_song_count"] as? Int == 1)
                 #expect((r["flag_reason"] as? String)?.hasPrefix("dominant:") == true)
-                #expect(r["estimated_requests"] as? Int == 5, "last offset 48 s: 5 chunks of 12 s")
+                #expect(r["estimated_requests"] as? Int == 5 && audd.billed("dominant.mp3") == 5, "60 s: 5 chunks of 12 s")
                 let matches = try #require(r["matches"] as? [[String: Any]])
                 #expect(matches.count == 5)
                 #expect(matches[1]["artist"] as? String == "DAFT PUNK" && matches[1]["offset_ms"] as? Int == 12_000)
@@ -115,14 +124,14 @@ struct ScanTests {
 
                 // Flagged without a uri: recorded as flagged, nothing to label.
                 let before = h.service.log.head
-                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))"}"#)
+                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))","duration_s":60}"#)
                 #expect(s2 == 200 && r2["is_flagged"] as? Bool == true && r2["label_seq"] == nil)
                 #expect(h.service.log.head == before + 1)
             }
         }
     }
 
-    @Test func mixOfSongsAtSeveralOffsetsFlags() async throws {
+    @Test func anHourLongMixIsSampledAndStillFlagged() async throws {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd) { h in
                 let head = h.service.log.head
@@ -130,18 +139,57 @@ struct ScanTests {
                     "/scan", #"{"audio_url":"\#(Self.audio("mix.mp3"))","uri":"\#(Self.uri)","duration_s":3600}"#)
                 #expect(status == 200, "\(r)")
                 #expect(r["is_flagged"] as? Bool == true)
-                #expect(r["dominant_match_pct"] as? Int == 23)
-                #expect(r["sustained_song_count"] as? Int == 3)
-                #expect((r["flag_reason"] as? String)?.hasPrefix("mix: 3 songs") == true)
-                #expect(r["estimated_requests"] as? Int == 300)
+                #expect(r["sustained_song_count"] as? Int == 0, "no song at 3 positions when sampled")
+                #expect(r["flag_reason"] as? String == "mix: 20 songs in 25 of 25 scanned chunks (≥ 25%)")
+                #expect(r["billed_requests"] as? Int == 25 && r["full_scan_requests"] as? Int == 300)
+                #expect(audd.billed("mix.mp3") == 25)
+                let sent = try #require(audd.received.last)
+                #expect(sent.params == AuddParams(skip: 11, every: 1, limit: 60, skipFirstSeconds: 0))
                 let events = try Self.events(h, from: head + 1)
                 #expect(events.count == 3)
                 let scan = try #require(Self.scanEvent(events[0].event))
-                #expect(scan.isFlagged && scan.matches.count == 13 && scan.estimatedRequests == 300)
+                #expect(scan.isFlagged && scan.matches.count == 25 && scan.estimatedRequests == 25 && scan.scannedChunks == 25)
+                #expect(scan.plan?.kind == "sampled" && scan.plan?.tier == "*=1/11@60" && scan.calls?.count == 1)
                 #expect(scan.flagReason == r["flag_reason"] as? String)
                 guard case .trackContextAttached(let context) = events[2].event else { Issue.record("no context"); return }
-                #expect(context.matches?.count == 7, "one entry per song")
+                #expect(context.matches?.count == 20, "one entry per song")
                 #expect(context.trackId == nil, "no context fields were given")
+            }
+        }
+    }
+
+    @Test func fullModeScansEveryChunkAndBudgetSamplesTracks() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd, environment: ["SCAN_MODE": "full"]) { h in
+                let (_, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("mix.mp3"))","duration_s":3600}"#)
+                #expect(r["billed_requests"] as? Int == 300 && audd.billed("mix.mp3") == 300)
+                #expect(r["is_flagged"] as? Bool == true && (r["flag_reason"] as? String)?.contains("20 songs at ≥ 3 offsets") == true)
+            }
+        }
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd, environment: ["SCAN_MODE": "budget"]) { h in
+                let (_, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))","duration_s":240}"#)
+                #expect(r["billed_requests"] as? Int == 7 && audd.billed("clean.mp3") == 7 && r["full_scan_requests"] as? Int == 20)
+                #expect(audd.received.last?.params == AuddParams(skip: 2, every: 1, limit: 20))
+            }
+        }
+    }
+
+    @Test func anInconclusiveSampleEscalatesWithComplementaryPasses() async throws {
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: audd) { h in
+                let (status, r) = try await h.post(
+                    "/scan", #"{"audio_url":"\#(Self.audio("excerpt.mp3"))","uri":"\#(Self.uri)","duration_s":2400}"#)
+                #expect(status == 200, "\(r)")
+                #expect(audd.received.map(\.params.skipFirstSeconds) == [0, 12, 24])
+                #expect(Set(audd.received.map(\.params.skip)) == [11])
+                let calls = try #require(r["calls"] as? [[String: Any]])
+                #expect(calls.map { $0["billed_requests"] as? Int } == [17, 17, 17])
+                #expect(r["billed_requests"] as? Int == 51 && audd.billed("excerpt.mp3") == 51)
+                #expect(r["is_flagged"] as? Bool == true && r["label_seq"] != nil)
+                let reason = try #require(r["flag_reason"] as? String)
+                #expect(reason.contains("pass 0 inconclusive (1 matched chunk < 3): escalating"))
+                #expect(reason.contains("pass 1 inconclusive (2 matched chunks < 3): escalating"))
             }
         }
     }
@@ -149,7 +197,7 @@ struct ScanTests {
     @Test func presencePolicyFlagsASingleMatch() async throws {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd, environment: ["FLAG_POLICY": "presence"]) { h in
-                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("single.mp3"))","uri":"\#(Self.uri)"}"#)
+                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("single.mp3"))","uri":"\#(Self.uri)","duration_s":30}"#)
                 #expect(status == 200 && r["is_flagged"] as? Bool == true && r["policy"] as? String == "presence")
                 #expect(r["flag_reason"] as? String == "presence: 1 match of 1 song")
                 #expect((r["label_seq"] as? NSNumber) != nil)
@@ -187,7 +235,7 @@ struct ScanTests {
                 #expect(try await h.queryAll([Self.uri], limit: 50).isEmpty)
 
                 // A failed scan is retried by scanning again: a new scan event.
-                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)"}"#)
+                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)","duration_s":60}"#)
                 #expect(s2 == 200 && r2["is_flagged"] as? Bool == true)
                 let retry = try #require(Self.scanEvent(try Self.events(h, from: head + 2)[0].event))
                 #expect(retry.status == .ok && retry.scanId != scan.scanId)
@@ -239,6 +287,7 @@ struct ScanTests {
                     (#"{"audio_url":"\#(a)","cid":"\#(Self.cid)"}"#, "cid is only meaningful with uri"),
                     (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","duration_s":0}"#, "duration_s must be an integer from 1 to 2592000"),
                     (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","duration_s":"300"}"#, "duration_s must be an integer"),
+                    (#"{"audio_url":"\#(a)","blob_cid":"nope"}"#, "blob_cid: not a valid CID"),
                     (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"track_id":"42"}}"#, "context.track_id must be an integer"),
                     (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"track_title":7}}"#, "context.track_title must be a string"),
                     (#"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"artist_did":"plc:nope"}}"#, "context.artist_did: not a valid DID"),
