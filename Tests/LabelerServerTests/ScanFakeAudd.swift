@@ -105,6 +105,7 @@ struct FakeAudd: Sendable {
                 return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
             }
             guard let script = log.scripts.withLock({ $0[name] }) else { return Response(status: .notFound) }
+            if name == "slow-download.wav" { try await Task.sleep(for: slowDelay) }
             return Response(status: .ok, headers: [.contentType: "audio/wav"], body: .init(byteBuffer: ByteBuffer(bytes: wav(seconds: script.duration, seed: name))))
         }
         var logger = Logger(label: "fake-audd")
@@ -156,6 +157,7 @@ struct FakeAudd: Sendable {
         "mix.mp3": Script(duration: 3600, songs: mix(songs: 20, seconds: 180)),
         // A 40-minute original with one copied 30-s excerpt at the start.
         "excerpt.mp3": Script(duration: 2400, songs: [Span(artist: "Copied", title: "Hook", seconds: 0..<30)]),
+        "slow-download.wav": Script(duration: 60),
         "single.mp3": Script(duration: 30, canned: { json(#"{"status":"success","result":{"artist":"Solo","title":"Only","timecode":"00:30"}}"#) }),
         "slow.mp3": Script(duration: 60, canned: {
             try await Task.sleep(for: slowDelay)

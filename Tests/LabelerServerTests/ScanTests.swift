@@ -26,7 +26,7 @@ struct ScanTests {
             try await runScanHarness(audd: audd) { h in
                 let head = h.service.log.head
                 let (status, body) = try await h.post(
-                    "/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))","uri":"\#(Self.uri)","duration_s":240}"#)
+                    "/scan", #"{"audio_url":"\#(audd.audioURL("clean.mp3"))","uri":"\#(Self.uri)","duration_s":240}"#)
                 #expect(status == 200)
                 #expect(body["is_flagged"] as? Bool == false)
                 #expect((body["matches"] as? [Any])?.isEmpty == true)
@@ -45,7 +45,7 @@ struct ScanTests {
                 #expect(events[0].actor == "scanner")
                 #expect(scan.status == .ok && scan.error == nil && !scan.isFlagged && scan.matches.isEmpty)
                 #expect(scan.scanId == body["scan_id"] as? String)
-                #expect(scan.uri == Self.uri && scan.audioURL == Self.audio("clean.mp3") && scan.provider == "audd")
+                #expect(scan.uri == Self.uri && scan.audioURL == audd.audioURL("clean.mp3") && scan.provider == "audd")
                 #expect(scan.policy == "dominant(threshold=0.3,mix=3x3|3@25%)" && scan.flagReason == "no matches")
                 #expect(scan.estimatedRequests == 20 && scan.fullScanRequests == 20 && scan.scannedChunks == 20)
                 #expect(scan.plan?.kind == "full" && scan.plan?.tier == "480=full" && scan.plan?.durationSeconds == 240)
@@ -55,15 +55,22 @@ struct ScanTests {
 
                 // What AuDD was sent: the key, the URL, accurate offsets and the pass, as a form.
                 let sent = try #require(audd.received.last)
-                #expect(sent.api_token == "test" && sent.url == Self.audio("clean.mp3") && sent.accurate_offsets == "1")
+                #expect(sent.api_token == "test" && sent.url == audd.audioURL("clean.mp3") && sent.accurate_offsets == "1")
                 #expect(sent.params == AuddParams(skip: 0, every: 1, limit: 20, skipFirstSeconds: 0))
                 #expect(sent.contentType == "application/x-www-form-urlencoded")
 
-                // `result: null` is clean too; without a duration the scan is capped like the
-                // longest tier and the estimate is the 1-request floor.
-                let (s2, b2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("null.mp3"))"}"#)
-                #expect(s2 == 200 && b2["is_flagged"] as? Bool == false && b2["estimated_requests"] as? Int == 1)
-                #expect(audd.received.last?.limit == 60 && b2["full_scan_requests"] == nil)
+                // `result: null` is clean too (30 s, probed: 3 requests).
+                let (s2, b2) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("null.mp3"))"}"#)
+                #expect(s2 == 200 && b2["is_flagged"] as? Bool == false && b2["estimated_requests"] as? Int == 3)
+
+                // Bytes ffprobe cannot read and no duration_s: capped like the longest tier, and
+                // the estimate is what the answer proves (the 1-request floor for a clean one).
+                audd.serve("noise.bin", bytes: Array(repeating: 0x5A, count: 4096), script: FakeAudd.Script(duration: 120))
+                let (s3, b3) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("noise.bin"))"}"#)
+                #expect(s3 == 200 && b3["estimated_requests"] as? Int == 1 && b3["full_scan_requests"] == nil)
+                #expect(audd.received.last?.limit == 60 && audd.received.last?.skip == 11)
+                let plan = try #require(b3["plan"] as? [String: Any])
+                #expect((plan["reason"] as? String)?.hasPrefix("duration unknown") == true && (plan["reason"] as? String)?.contains("probe failed") == true)
             }
         }
     }
@@ -73,7 +80,7 @@ struct ScanTests {
             try await runScanHarness(audd: audd) { h in
                 let head = h.service.log.head
                 let body = #"""
-                    {"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)","cid":"\#(Self.cid)","duration_s":60,
+                    {"audio_url":"\#(audd.audioURL("dominant.mp3"))","uri":"\#(Self.uri)","cid":"\#(Self.cid)","duration_s":60,
                      "context":{"track_id":42,"track_title":"My Upload","artist_handle":"someone.bsky.social","artist_did":"did:plc:artist1"}}
                     """#
                 let (status, r) = try await h.post("/scan", body)
@@ -124,7 +131,7 @@ struct ScanTests {
 
                 // Flagged without a uri: recorded as flagged, nothing to label.
                 let before = h.service.log.head
-                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))","duration_s":60}"#)
+                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("dominant.mp3"))","duration_s":60}"#)
                 #expect(s2 == 200 && r2["is_flagged"] as? Bool == true && r2["label_seq"] == nil)
                 #expect(h.service.log.head == before + 1)
             }
@@ -136,7 +143,7 @@ struct ScanTests {
             try await runScanHarness(audd: audd) { h in
                 let head = h.service.log.head
                 let (status, r) = try await h.post(
-                    "/scan", #"{"audio_url":"\#(Self.audio("mix.mp3"))","uri":"\#(Self.uri)","duration_s":3600}"#)
+                    "/scan", #"{"audio_url":"\#(audd.audioURL("mix.mp3"))","uri":"\#(Self.uri)","duration_s":3600}"#)
                 #expect(status == 200, "\(r)")
                 #expect(r["is_flagged"] as? Bool == true)
                 #expect(r["sustained_song_count"] as? Int == 0, "no song at 3 positions when sampled")
@@ -161,14 +168,14 @@ struct ScanTests {
     @Test func fullModeScansEveryChunkAndBudgetSamplesTracks() async throws {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd, environment: ["SCAN_MODE": "full"]) { h in
-                let (_, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("mix.mp3"))","duration_s":3600}"#)
+                let (_, r) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("mix.mp3"))","duration_s":3600}"#)
                 #expect(r["billed_requests"] as? Int == 300 && audd.billed("mix.mp3") == 300)
                 #expect(r["is_flagged"] as? Bool == true && (r["flag_reason"] as? String)?.contains("20 songs at ≥ 3 offsets") == true)
             }
         }
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd, environment: ["SCAN_MODE": "budget"]) { h in
-                let (_, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))","duration_s":240}"#)
+                let (_, r) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("clean.mp3"))","duration_s":240}"#)
                 #expect(r["billed_requests"] as? Int == 7 && audd.billed("clean.mp3") == 7 && r["full_scan_requests"] as? Int == 20)
                 #expect(audd.received.last?.params == AuddParams(skip: 2, every: 1, limit: 20))
             }
@@ -179,7 +186,7 @@ struct ScanTests {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd) { h in
                 let (status, r) = try await h.post(
-                    "/scan", #"{"audio_url":"\#(Self.audio("excerpt.mp3"))","uri":"\#(Self.uri)","duration_s":2400}"#)
+                    "/scan", #"{"audio_url":"\#(audd.audioURL("excerpt.mp3"))","uri":"\#(Self.uri)","duration_s":2400}"#)
                 #expect(status == 200, "\(r)")
                 #expect(audd.received.map(\.params.skipFirstSeconds) == [0, 12, 24])
                 #expect(Set(audd.received.map(\.params.skip)) == [11])
@@ -197,7 +204,7 @@ struct ScanTests {
     @Test func presencePolicyFlagsASingleMatch() async throws {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd, environment: ["FLAG_POLICY": "presence"]) { h in
-                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("single.mp3"))","uri":"\#(Self.uri)","duration_s":30}"#)
+                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("single.mp3"))","uri":"\#(Self.uri)","duration_s":30}"#)
                 #expect(status == 200 && r["is_flagged"] as? Bool == true && r["policy"] as? String == "presence")
                 #expect(r["flag_reason"] as? String == "presence: 1 match of 1 song")
                 #expect((r["label_seq"] as? NSNumber) != nil)
@@ -218,7 +225,7 @@ struct ScanTests {
             try await runScanHarness(audd: audd, scanTimeoutSeconds: 1) { h in
                 let head = h.service.log.head
                 let started = ContinuousClock.now
-                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio(file))","uri":"\#(Self.uri)","duration_s":60}"#)
+                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL(file))","uri":"\#(Self.uri)","duration_s":60}"#)
                 let elapsed = ContinuousClock.now - started
                 #expect(status == 502)
                 #expect(r["error"] as? String == "UpstreamFailure")
@@ -231,11 +238,11 @@ struct ScanTests {
                 #expect(events[0].actor == "scanner")
                 #expect(scan.status == .failed && scan.error == message)
                 #expect(!scan.isFlagged && scan.matches.isEmpty && scan.policy == nil && scan.estimatedRequests == 0)
-                #expect(scan.uri == Self.uri && scan.audioURL == Self.audio(file))
+                #expect(scan.uri == Self.uri && scan.audioURL == audd.audioURL(file))
                 #expect(try await h.queryAll([Self.uri], limit: 50).isEmpty)
 
                 // A failed scan is retried by scanning again: a new scan event.
-                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("dominant.mp3"))","uri":"\#(Self.uri)","duration_s":60}"#)
+                let (s2, r2) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("dominant.mp3"))","uri":"\#(Self.uri)","duration_s":60}"#)
                 #expect(s2 == 200 && r2["is_flagged"] as? Bool == true)
                 let retry = try #require(Self.scanEvent(try Self.events(h, from: head + 2)[0].event))
                 #expect(retry.status == .ok && retry.scanId != scan.scanId)
@@ -244,23 +251,27 @@ struct ScanTests {
     }
 
     @Test func unreachableAuddIsAFailedScan() async throws {
-        // Port 1 on loopback: nothing listens there, the connection is refused.
-        try await runScanHarness(audd: nil, environment: ["AUDD_API_KEY": "test", "AUDD_API_URL": "http://127.0.0.1:1/"], scanTimeoutSeconds: 1) { h in
-            let head = h.service.log.head
-            let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))"}"#)
-            #expect(status == 502 && r["error"] as? String == "UpstreamFailure")
-            let message = try #require(r["message"] as? String)
-            #expect(message.hasPrefix("AuDD is unreachable"))
-            let events = try Self.events(h, from: head + 1)
-            let scan = try #require(events.count == 1 ? Self.scanEvent(events[0].event) : nil)
-            #expect(scan.status == .failed && scan.error == message)
+        // Port 1 on loopback: nothing listens there, the connection is refused. The audio itself
+        // is served by the fake.
+        try await FakeAudd.run { audd in
+            try await runScanHarness(audd: nil, environment: ["AUDD_API_KEY": "test", "AUDD_API_URL": "http://127.0.0.1:1/"], scanTimeoutSeconds: 1) { h in
+                let head = h.service.log.head
+                let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("clean.mp3"))"}"#)
+                #expect(status == 502 && r["error"] as? String == "UpstreamFailure")
+                let message = try #require(r["message"] as? String)
+                #expect(message.hasPrefix("AuDD is unreachable"))
+                let events = try Self.events(h, from: head + 1)
+                let scan = try #require(events.count == 1 ? Self.scanEvent(events[0].event) : nil)
+                #expect(scan.status == .failed && scan.error == message)
+                #expect(scan.calls?.first?.error == message && scan.contentHash != nil, "the audio was fetched, the provider was not reached")
+            }
         }
     }
 
     @Test func withoutAKeyScanningIsNotConfigured() async throws {
         try await Harness.run { h in
             let head = h.service.log.head
-            let (status, r) = try await h.post("/scan", #"{"audio_url":"\#(Self.audio("clean.mp3"))"}"#)
+            let (status, r) = try await h.post("/scan", #"{"audio_url":"https://cdn.example.test/audio/clean.mp3"}"#)
             #expect(status == 503)
             #expect(r["error"] as? String == "ScannerNotConfigured")
             #expect((r["message"] as? String)?.contains("AUDD_API_KEY") == true)
@@ -275,7 +286,7 @@ struct ScanTests {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd) { h in
                 let head = h.service.log.head
-                let a = Self.audio("dominant.mp3")
+                let a = audd.audioURL("dominant.mp3")
                 let cases: [(String, String)] = [
                     ("{}", "audio_url is required"),
                     (#"{"audio_url":42}"#, "audio_url must be a string"),

@@ -6,6 +6,8 @@ public struct ScanSettings: Sendable, Equatable {
     /// Downloads of the audio (for hashing, probing and fingerprinting).
     public var downloadMaxBytes = 512 << 20
     public var downloadTimeoutSeconds = 120
+    /// Where downloads are written (a private directory per scan, removed afterwards).
+    public var downloadDirectory = NSTemporaryDirectory()
     /// Local known-content matching (Chromaprint), thresholds from scan-cost.md §2.6.
     public var known = KnownContentThresholds()
     /// What 1,000 AuDD requests cost, for `GET /admin/costs` (indie plan overage: $5).
@@ -43,6 +45,13 @@ public struct ScanSettings: Sendable, Equatable {
         if let d = try int("SCAN_CLEAN_TTL_DAYS", 0...36_500) { s.plan.cleanVerdictTTLSeconds = Int64(d) * 86_400 }
         if let mb = try int("SCAN_DOWNLOAD_MAX_MB", 1...65_536) { s.downloadMaxBytes = mb << 20 }
         if let t = try int("SCAN_DOWNLOAD_TIMEOUT_SECONDS", 1...3600) { s.downloadTimeoutSeconds = t }
+        if let d = value("SCAN_DOWNLOAD_DIR") {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
+                throw ScanConfigError("SCAN_DOWNLOAD_DIR is not a directory: \(d)")
+            }
+            s.downloadDirectory = d
+        }
         if let v = try double("KNOWN_MATCH_SECONDS", 1...600) { s.known.minMatchSeconds = v }
         if let v = try double("KNOWN_FLAG_BER", 0...0.5) { s.known.flagBER = v }
         if let v = try double("KNOWN_REVIEW_BER", 0...0.5) { s.known.reviewBER = v }

@@ -2,11 +2,14 @@ import EventLog
 import Foundation
 import LabelerCore
 import Logging
+import Projections
 import Synchronization
 
 /// One copyright scan, from request to log:
-/// 1. learn what is free to know (the caller's duration; the verdict cache, local known-content
-///    matches and the uploader's history — see `ScanFactsGatherer`);
+/// 1. learn what is free to know: the verdict cache (by the caller's blob CID before downloading);
+///    then download the audio (streamed to a temporary file, size- and time-limited, removed
+///    afterwards) to hash it (blob CID) and probe its duration; the verdict cache again, local
+///    known-content matches and the uploader's history;
 /// 2. plan with the pure `ScanPlanner`;
 /// 3. pay for the plan's provider passes (`ScanExecutor`), escalating only when inconclusive;
 /// 4. append the scan event with the plan, the calls, the requests billed and a full scan's cost,
@@ -17,6 +20,7 @@ struct ScanPipeline: Sendable {
     let scanner: any Scanner
     let policy: FlagPolicy
     let planner: ScanPlanner
+    let downloader: AudioDownloader
 
     static let labelValue = "copyright-violation"
 
@@ -26,6 +30,8 @@ struct ScanPipeline: Sendable {
         self.scanner = scanner
         self.policy = policy
         planner = ScanPlanner(config: settings.plan)
+        downloader = AudioDownloader(maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds),
+            directory: settings.downloadDirectory)
     }
 
     struct Result: Sendable {
@@ -47,14 +53,49 @@ struct ScanPipeline: Sendable {
         let scanId = UUID().uuidString.lowercased()
         var metadata: Logger.Metadata = ["scan.id": "\(scanId)", "scan.audio_url": "\(body.audio_url)"]
         if let uri = body.uri { metadata["scan.uri"] = "\(uri)" }
+        let now = Int64(Date().timeIntervalSince1970)
+        var scan = ScanRecorded(scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider, status: .ok)
 
-        let facts = ScanFacts(durationSeconds: body.duration_s, now: Int64(Date().timeIntervalSince1970))
-        let plan = planner.plan(facts)
+        // The caller's blob CID is looked up before anything is downloaded.
+        if let cid = body.blob_cid, let cached = try cachedVerdict(cid) {
+            let plan = planner.plan(ScanFacts(durationSeconds: body.duration_s, cached: cached, now: now))
+            if plan.kind == .cacheHit {
+                scan.contentHash = cid
+                return try await recordCacheHit(scan, plan: plan, body: body, metadata: metadata)
+            }
+        }
+
+        let audio: DownloadedAudio
+        do { audio = try await downloader.download(body.audio_url) } catch {
+            metadata["scan.plan"] = "none"
+            return try await recordFailure(scan, error, calls: [], metadata: metadata)
+        }
+        defer { audio.remove() }
+        scan.contentHash = audio.blobCID
+        scan.downloadedBytes = audio.bytes
+        var notes: [String] = []
+        if let claimed = body.blob_cid, claimed != audio.blobCID {
+            notes.append("blob_cid \(claimed) does not match the downloaded bytes (\(audio.blobCID))")
+        }
+        var facts = ScanFacts(durationSeconds: body.duration_s, now: now)
+        do {
+            facts.durationSeconds = try await MediaTools.probeDuration(audio.path)
+            facts.durationSource = "probe"
+            if let claimed = body.duration_s, abs(claimed - facts.durationSeconds!) > 2 {
+                notes.append("duration_s \(claimed) disagrees with the probed \(facts.durationSeconds!) s")
+            }
+        } catch {
+            notes.append("probe failed: \(error.description)")
+        }
+        facts.cached = try cachedVerdict(audio.blobCID)
+        facts.trust = try trust(of: body)
+
+        var plan = planner.plan(facts)
+        if !notes.isEmpty { plan.record.reason += "; " + notes.joined(separator: "; ") }
         metadata["scan.plan"] = "\(plan.kind.rawValue)"
-
-        var scan = ScanRecorded(
-            scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider, status: .ok,
-            plan: plan.record, fullScanRequests: plan.fullScanRequests)
+        scan.plan = plan.record
+        scan.fullScanRequests = plan.fullScanRequests
+        if plan.kind == .cacheHit { return try await recordCacheHit(scan, plan: plan, body: body, metadata: metadata) }
 
         let execution: ScanExecution
         do {
@@ -62,9 +103,8 @@ struct ScanPipeline: Sendable {
                 plan: plan, policy: policy, durationSeconds: facts.durationSeconds, minEvidenceChunks: settings.plan.minEvidenceChunks
             ) { params in try await scanner.scan(audioURL: body.audio_url, params: params) }
         } catch {
-            let failure = Self.failure(error, provider: scanner.provider)
-            return try await recordFailure(scan, failure, calls: plan.passes.prefix(1).map {
-                AuddCall(pass: 0, params: $0, billedRequests: 0, matchedChunks: 0, error: failure.message)
+            return try await recordFailure(scan, error, calls: plan.passes.prefix(1).map {
+                AuddCall(pass: 0, params: $0, billedRequests: 0, matchedChunks: 0, error: Self.failure(error, provider: scanner.provider).message)
             }, metadata: metadata)
         }
         scan.calls = execution.calls
@@ -78,6 +118,47 @@ struct ScanPipeline: Sendable {
         return try await record(scan, body: body, decision: execution.decision, raw: execution.rawResponses, metadata: metadata)
     }
 
+    /// The cached verdict for some bytes, unless an operator cleared the flag it caused.
+    func cachedVerdict(_ contentHash: String) throws -> CachedVerdict? {
+        let store = service.store
+        guard let r = try store.read({ try store.verdicts.verdict(contentHash: contentHash, $0) }), r.cleared == nil else { return nil }
+        return CachedVerdict(scanSeq: r.scanSeq, flagged: r.flagged, recordedAt: r.recordedAt / 1_000_000)
+    }
+
+    /// The uploader's history: the subject's DID (or the context's artist DID).
+    func trust(of body: ScanRequest) throws -> UploaderTrust? {
+        guard let did = body.uri.flatMap({ UploaderTrustProjection.uploader(of: $0) }) ?? body.context?.artist_did else { return nil }
+        let store = service.store
+        guard let r = try store.read({ try store.trust.record(did: did, $0) }) else { return nil }
+        return UploaderTrust(originalArtist: r.originalArtist, confirmedViolations: r.confirmedViolations)
+    }
+
+    /// The same bytes were judged before: their verdict (and matches) for free, 0 requests.
+    func recordCacheHit(_ proposed: ScanRecorded, plan: ScanPlan, body: ScanRequest, metadata: Logger.Metadata) async throws -> Result {
+        let cached = plan.cached!
+        var scan = proposed
+        scan.provider = "cache"
+        scan.plan = plan.record
+        scan.cachedFromSeq = cached.scanSeq
+        scan.estimatedRequests = 0
+        scan.scannedChunks = 0
+        scan.calls = []
+        scan.policy = policy.description
+        var earlier: ScanRecorded? = nil
+        if let stored = try service.log.read(from: cached.scanSeq, limit: 1).first, case .scanRecorded(let s) = try stored.envelope.decodeEvent() {
+            earlier = s
+        }
+        scan.matches = earlier?.matches ?? []
+        scan.highestScore = earlier?.highestScore ?? 0
+        scan.fullScanRequests = plan.fullScanRequests ?? earlier?.fullScanRequests
+        scan.isFlagged = cached.flagged
+        scan.flagReason = "cached verdict of scan seq \(cached.scanSeq): " + (cached.flagged ? "flagged" : "clean")
+            + (earlier?.flagReason.map { " (\($0))" } ?? "")
+        var metadata = metadata
+        metadata["scan.plan"] = "cache-hit"
+        return try await record(scan, body: body, decision: policy.decide(scan.matches), raw: [], metadata: metadata)
+    }
+
     static func failure(_ error: any Error, provider: String) -> ScanFailure {
         switch error {
         case let f as ScanFailure: f
@@ -86,9 +167,10 @@ struct ScanPipeline: Sendable {
         }
     }
 
-    /// A failed scan: recorded with its reason, never as clean; 0 requests counted (whether AuDD
-    /// bills a failed call is unknown; its dashboard is the reference).
-    func recordFailure(_ proposed: ScanRecorded, _ failure: ScanFailure, calls: [AuddCall], metadata: Logger.Metadata) async throws -> Result {
+    /// A failed scan (download or provider): recorded with its reason, never as clean; 0 requests
+    /// counted (whether AuDD bills a failed call is unknown; its dashboard is the reference).
+    func recordFailure(_ proposed: ScanRecorded, _ error: any Error, calls: [AuddCall], metadata: Logger.Metadata) async throws -> Result {
+        let failure = Self.failure(error, provider: scanner.provider)
         var scan = proposed
         scan.status = .failed
         scan.error = failure.message

@@ -96,8 +96,8 @@ public struct ScanPlanConfig: Sendable, Equatable {
     /// get a spot check (0 turns trust off; `full` mode never uses it).
     public var trustMinOriginalArtist = 1
     public var spotCheck = ScanTier(upToSeconds: nil, every: 1, skip: 4, limit: 10)
-    /// How long a clean verdict is reused for the same bytes (AuDD's catalogue grows).
-    /// Flagged verdicts do not expire.
+    /// How long a clean verdict is reused for the same bytes (AuDD's catalogue grows); 0 never
+    /// reuses one. Flagged verdicts do not expire.
     public var cleanVerdictTTLSeconds: Int64 = 90 * 86_400
 
     public init(mode: ScanMode) {

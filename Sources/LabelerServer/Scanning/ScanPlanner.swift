@@ -93,7 +93,7 @@ public struct ScanPlanner: Sendable {
 
         if let c = facts.cached {
             let age = facts.now - c.recordedAt
-            if c.flagged || age <= config.cleanVerdictTTLSeconds {
+            if c.flagged || age < config.cleanVerdictTTLSeconds {
                 let what = c.flagged ? "flagged" : "clean (\(Self.days(age)) old, reused up to \(Self.days(config.cleanVerdictTTLSeconds)))"
                 return ScanPlan(
                     kind: .cacheHit, record: record(.cacheHit, "same bytes as scan seq \(c.scanSeq): \(what)"), passes: [],
