@@ -93,12 +93,8 @@ public func buildRouter(service: LabelerService, config: ServerConfig) -> Router
     ScanRoutes(service: service, config: config).register(admin)
 
     MachineRoutes(service: service, maxBody: config.maxBodyBytes).register(admin)
-    admin.get("/admin/costs") { _, _ in
-        let t = try service.store.read { try service.store.scanStats.totals($0) }
-        return try jsonResponse([
-            "scans": t.scans, "failed": t.failed, "flagged": t.flagged, "estimated_requests": t.estimatedRequests,
-        ])
-    }
+    let costs = CostRoutes(service: service, usdPer1000: config.scan.usdPer1000Requests)
+    admin.get("/admin/costs") { request, _ in try costs.costs(request) }
 
     let commands = ModerationCommands(service: service)
     let flags = FlagRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)
