@@ -2,7 +2,7 @@
 # make test — install missing system packages, run every test (Swift, then the Python interop tests)
 # make interop — only the Python interop tests (tests/interop) against .build/debug/labeler
 SHELL := /bin/bash
-APT_PACKAGES := liblmdb-dev libsecp256k1-dev libssl-dev pkg-config
+APT_PACKAGES := liblmdb-dev libsecp256k1-dev libssl-dev pkg-config sox ffmpeg libchromaprint-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DATA_DIR ?= data
 ARGS ?=

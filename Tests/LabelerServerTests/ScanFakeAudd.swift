@@ -57,6 +57,8 @@ struct FakeAudd: Sendable {
         /// Requests billed, per audio name.
         let billed = Mutex<[String: Int]>([:])
         let downloads = Mutex<[String]>([])
+        /// When the last scan request for each audio arrived.
+        let arrivals = Mutex<[String: ContinuousClock.Instant]>([:])
         let scripts: Mutex<[String: Script]>
         let files = Mutex<[String: [UInt8]]>([:])
         init(_ scripts: [String: Script]) { self.scripts = Mutex(scripts) }
@@ -71,6 +73,7 @@ struct FakeAudd: Sendable {
     /// Requests billed in total, or for one audio file.
     func billed(_ name: String? = nil) -> Int { log.billed.withLock { d in name.map { d[$0] ?? 0 } ?? d.values.reduce(0, +) } }
     var downloads: [String] { log.downloads.withLock { $0 } }
+    func arrival(_ name: String) -> ContinuousClock.Instant? { log.arrivals.withLock { $0[name] } }
     func script(_ name: String, _ s: Script) { log.scripts.withLock { $0[name] = s } }
     func serve(_ name: String, bytes: [UInt8], script: Script) {
         log.files.withLock { $0[name] = bytes }
@@ -90,6 +93,7 @@ struct FakeAudd: Sendable {
             form.contentType = request.headers[.contentType]
             log.requests.withLock { $0.append(form) }
             let name = URL(string: form.url)?.lastPathComponent ?? ""
+            log.arrivals.withLock { $0[name] = .now }
             guard let script = log.scripts.withLock({ $0[name] }) else {
                 return json(#"{"status":"error","error":{"error_code":900,"error_message":"unexpected test file"}}"#)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Projections
 
 /// Scan-cost configuration, from the environment (see README's configuration table).
 public struct ScanSettings: Sendable, Equatable {
@@ -63,18 +64,3 @@ public struct ScanSettings: Sendable, Equatable {
     }
 }
 
-/// When a local Chromaprint match counts (scan-cost.md §2.6, §3.2): lossy re-encodes, trims and
-/// volume changes sit at BER ≤ 0.05; same-chord lookalikes at 0.07–0.09; unrelated audio ≥ 0.3.
-public struct KnownContentThresholds: Sendable, Equatable {
-    /// A match must span at least this long (windows of this length are verified).
-    public var minMatchSeconds = 20.0
-    /// Mean BER at or below which a match flags locally (no provider call).
-    public var flagBER = 0.05
-    /// Mean BER at or below which a match goes to review (never labels).
-    public var reviewBER = 0.10
-    /// Shorter excerpts (down to this long) at `reviewBER` go to review too.
-    public var excerptSeconds = 5.0
-    /// Inverted-index votes a candidate alignment needs before it is verified.
-    public var minVotes = 8
-    public init() {}
-}

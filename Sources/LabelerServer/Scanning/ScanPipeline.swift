@@ -89,6 +89,25 @@ struct ScanPipeline: Sendable {
         }
         facts.cached = try cachedVerdict(audio.blobCID)
         facts.trust = try trust(of: body)
+        if facts.cached == nil {
+            // Fingerprint the whole upload: stored for retro-scans and references, and matched
+            // segment by segment against the known-content index.
+            do {
+                let items = try await MediaTools.fingerprint(audio.path)
+                try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: body.uri)
+                let store = service.store
+                let known = settings.known
+                facts.known = try store.read { try store.known.match(items, known, $0) }
+            } catch let e as MediaTools.Failure {
+                notes.append("no local fingerprint: \(e.description)")
+            }
+        } else if let uri = body.uri, let items = try service.fingerprints.fingerprint(contentHash: audio.blobCID) {
+            try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: uri)
+        }
+        scan.knownMatches = facts.known.isEmpty ? nil : facts.known
+        let reviews = facts.known.filter { $0.verdict == "review" }.map {
+            KnownContentMatched(source: "scan", uri: body.uri, contentHash: audio.blobCID, match: $0).event(actor: .scanner)
+        }
 
         var plan = planner.plan(facts)
         if !notes.isEmpty { plan.record.reason += "; " + notes.joined(separator: "; ") }
@@ -96,6 +115,7 @@ struct ScanPipeline: Sendable {
         scan.plan = plan.record
         scan.fullScanRequests = plan.fullScanRequests
         if plan.kind == .cacheHit { return try await recordCacheHit(scan, plan: plan, body: body, metadata: metadata) }
+        if plan.kind == .knownContent { return try await recordKnownContent(scan, plan: plan, body: body, extra: reviews, metadata: metadata) }
 
         let execution: ScanExecution
         do {
@@ -115,7 +135,30 @@ struct ScanPipeline: Sendable {
         scan.flagReason = ([execution.decision.reason] + execution.notes).joined(separator: "; ")
         scan.estimatedRequests = execution.billedRequests
         scan.scannedChunks = execution.scannedChunks
-        return try await record(scan, body: body, decision: execution.decision, raw: execution.rawResponses, metadata: metadata)
+        return try await record(scan, body: body, decision: execution.decision, raw: execution.rawResponses, extra: reviews, metadata: metadata)
+    }
+
+    /// A strong local match of a confirmed reference: flagged with no provider call. The
+    /// matches shown are the references matched ("Known content" – their work).
+    func recordKnownContent(_ proposed: ScanRecorded, plan: ScanPlan, body: ScanRequest, extra: [NewEvent], metadata: Logger.Metadata) async throws -> Result {
+        var scan = proposed
+        scan.provider = "known-content"
+        scan.estimatedRequests = 0
+        scan.scannedChunks = 0
+        scan.calls = []
+        scan.policy = policy.description
+        let store = service.store
+        let strong = (scan.knownMatches ?? []).filter { $0.verdict == "flag" }
+        scan.matches = try strong.map { m in
+            let work = try store.read { try store.known.reference(m.refId, $0) }?.work
+            return ScanMatch(artist: "Known content", title: work ?? "reference \(m.refId)", offsetMs: m.uploadOffsetMs, score: m.score)
+        }
+        scan.highestScore = scan.matches.map(\.score).max() ?? 0
+        scan.isFlagged = true
+        scan.flagReason = plan.record.reason
+        var metadata = metadata
+        metadata["scan.plan"] = "known-content"
+        return try await record(scan, body: body, decision: policy.decide(scan.matches), raw: [], extra: extra, metadata: metadata)
     }
 
     /// The cached verdict for some bytes, unless an operator cleared the flag it caused.
