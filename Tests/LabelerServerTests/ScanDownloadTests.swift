@@ -102,7 +102,7 @@ struct ScanDownloadTests {
         }
     }
 
-    @Test func cleanVerdictsExpireAndClearedFlagsAreNotReused() async throws {
+    @Test func cleanVerdictsExpireAndClearedVerdictsAreReusedAsTheOperatorDecided() async throws {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd, environment: ["SCAN_CLEAN_TTL_DAYS": "0"]) { h in
                 _ = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("clean.mp3"))"}"#)
@@ -110,13 +110,25 @@ struct ScanDownloadTests {
                 #expect(again["provider"] as? String == "audd" && audd.billed("clean.mp3") == 40, "a TTL of 0 never reuses a clean verdict")
                 #expect(((again["plan"] as? [String: Any])?["reason"] as? String)?.contains("expired") == true)
 
-                // An operator clears the flag: the same bytes are scanned again, not reused.
+                // An operator clears the flag as fingerprint noise: the same bytes are clean for everyone.
                 let (_, first) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("dominant.mp3"))","uri":"\#(Self.uri)"}"#)
                 #expect(first["is_flagged"] as? Bool == true)
                 let (rs, _) = try await h.post("/admin/resolve", #"{"uri":"\#(Self.uri)","reason":"fingerprint_noise"}"#)
                 #expect(rs == 200)
-                let (_, after) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("dominant.mp3"))","uri":"\#(Self.other)"}"#)
-                #expect(after["provider"] as? String == "audd" && audd.billed("dominant.mp3") == 10)
+                let (_, noise) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("dominant.mp3"))","uri":"\#(Self.other)"}"#)
+                #expect(noise["provider"] as? String == "cache" && noise["is_flagged"] as? Bool == false && audd.billed("dominant.mp3") == 5)
+                #expect((noise["flag_reason"] as? String)?.contains("cleared by an operator as fingerprint_noise") == true)
+
+                // Cleared as the original artist's own work: clean for that uploader only.
+                let own = "at://did:plc:artist1/fm.plyr.track/3kown"
+                let (_, f2) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("mix.mp3"))","uri":"\#(own)"}"#)
+                #expect(f2["is_flagged"] as? Bool == true)
+                _ = try await h.post("/admin/resolve", #"{"uri":"\#(own)","reason":"original_artist"}"#)
+                let (_, mine) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("mix.mp3"))","uri":"at://did:plc:artist1/fm.plyr.track/3kown2"}"#)
+                #expect(mine["provider"] as? String == "cache" && mine["is_flagged"] as? Bool == false)
+                let billed = audd.billed("mix.mp3")
+                let (_, after) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("mix.mp3"))","uri":"\#(Self.other)"}"#)
+                #expect(after["provider"] as? String == "audd" && after["is_flagged"] as? Bool == true && audd.billed("mix.mp3") == billed * 2)
             }
         }
     }

@@ -166,6 +166,13 @@ struct ScanPlanTests {
         let aware = policy.decide(matches, scannedChunks: 30)
         #expect(aware.isFlagged)
         #expect(aware.reason == "mix: 10 songs in 20 of 30 scanned chunks (≥ 25%)")
+        // On a sampled scan one matched chunk is not enough for a dominant song (noise does not
+        // repeat; a copy does), on a full scan it still is.
+        let once = [Self.m("A", at: 600)]
+        let thin = policy.decide(once, scannedChunks: 30, sampled: true)
+        #expect(!thin.isFlagged && thin.reason.contains("but 1 matched chunk < 2 on a sampled scan"))
+        #expect(policy.decide(once + [Self.m("A", at: 612)], scannedChunks: 31, sampled: true).isFlagged)
+        #expect(policy.decide(once, scannedChunks: 20).isFlagged)
         // An original with four stray matches in 30 sampled chunks is not a mix.
         let stray = policy.decide([Self.m("A", at: 0), Self.m("B", at: 600), Self.m("C", at: 1200), Self.m("D", at: 1800)], scannedChunks: 30)
         #expect(!stray.isFlagged)

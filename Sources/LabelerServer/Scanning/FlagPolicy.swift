@@ -28,6 +28,10 @@ public struct FlagPolicy: Sendable, Equatable {
     public var mixOffsets = 3
     /// Share of scanned chunks a mix's matches must cover (with `mixSongs` distinct songs).
     public var mixCoverage = 0.25
+    /// On a sampled scan (after its escalation passes), the dominant song must be matched in at
+    /// least this many chunks: a copy keeps hitting as more chunks are scanned, a one-off
+    /// fingerprint-noise match does not.
+    public var sampledMinSongChunks = 2
 
     public init(rule: Rule, threshold: Double = 0.3) {
         self.rule = rule
@@ -49,8 +53,8 @@ public struct FlagPolicy: Sendable, Equatable {
     }
 
     /// `scannedChunks`: how many chunks the provider scanned (nil when unknown: the coverage rule
-    /// is then not applied).
-    public func decide(_ matches: [ScanMatch], scannedChunks: Int? = nil) -> FlagDecision {
+    /// is then not applied). `sampled`: the scan did not cover every chunk.
+    public func decide(_ matches: [ScanMatch], scannedChunks: Int? = nil, sampled: Bool = false) -> FlagDecision {
         let stats = MatchStats(matches)
         var d = FlagDecision(
             isFlagged: false, reason: "", dominantMatch: stats.dominant?.name,
@@ -67,9 +71,12 @@ public struct FlagPolicy: Sendable, Equatable {
             d.reason = "presence: \(matches.count) match\(matches.count == 1 ? "" : "es") of \(stats.songs.count) song\(stats.songs.count == 1 ? "" : "s")"
         case .dominant:
             // `count >= threshold × total`, with a margin for the threshold's binary rounding.
-            let dominant = Double(top.segments) >= threshold * Double(stats.segments) - 1e-9
+            let shareMet = Double(top.segments) >= threshold * Double(stats.segments) - 1e-9
+            let thin = sampled && top.segments < sampledMinSongChunks
+            let dominant = shareMet && !thin
             var mix = d.sustainedSongs >= mixSongs
-            let pct = "\(d.dominantPercent)% \(dominant ? "≥" : "<") \(Self.percent(threshold))"
+            var pct = "\(d.dominantPercent)% \(shareMet ? "≥" : "<") \(Self.percent(threshold))"
+            if shareMet && thin { pct += ", but \(top.segments) matched chunk < \(sampledMinSongChunks) on a sampled scan" }
             var mixText = "\(d.sustainedSongs) song\(d.sustainedSongs == 1 ? "" : "s") at ≥ \(mixOffsets) offsets"
             if !mix, let scanned = scannedChunks, scanned > 0 {
                 let covered = Double(stats.segments) >= mixCoverage * Double(scanned) - 1e-9

@@ -24,7 +24,7 @@ public enum ScanExecutor {
         plan: ScanPlan, policy: FlagPolicy, durationSeconds: Int?, minEvidenceChunks: Int,
         call: (AuddParams) async throws -> ScanOutcome
     ) async throws -> ScanExecution {
-        var ex = ScanExecution(decision: policy.decide([], scannedChunks: 0))
+        var ex = ScanExecution(decision: policy.decide([], scannedChunks: 0, sampled: plan.isSampled))
         var passIndex = 0
         while passIndex < plan.passes.count {
             let params = plan.passes[passIndex]
@@ -44,7 +44,7 @@ public enum ScanExecutor {
             ex.calls.append(AuddCall(pass: passIndex, params: params, billedRequests: billed, matchedChunks: chunks))
             ex.matches += outcome.matches
             ex.rawResponses.append(outcome.rawResponse)
-            ex.decision = policy.decide(ex.matches, scannedChunks: ex.scannedChunks)
+            ex.decision = policy.decide(ex.matches, scannedChunks: ex.scannedChunks, sampled: plan.isSampled)
 
             let matched = MatchStats(ex.matches).segments
             let inconclusive = plan.isSampled && matched > 0 && matched < minEvidenceChunks

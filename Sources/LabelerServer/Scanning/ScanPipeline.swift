@@ -57,7 +57,7 @@ struct ScanPipeline: Sendable {
         var scan = ScanRecorded(scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider, status: .ok)
 
         // The caller's blob CID is looked up before anything is downloaded.
-        if let cid = body.blob_cid, let cached = try cachedVerdict(cid) {
+        if let cid = body.blob_cid, let cached = try cachedVerdict(cid, uploader: uploader(body)) {
             let plan = planner.plan(ScanFacts(durationSeconds: body.duration_s, cached: cached, now: now))
             if plan.kind == .cacheHit {
                 scan.contentHash = cid
@@ -87,7 +87,7 @@ struct ScanPipeline: Sendable {
         } catch {
             notes.append("probe failed: \(error.description)")
         }
-        facts.cached = try cachedVerdict(audio.blobCID)
+        facts.cached = try cachedVerdict(audio.blobCID, uploader: uploader(body))
         facts.trust = try trust(of: body)
         if facts.cached == nil {
             // Fingerprint the whole upload: stored for retro-scans and references, and matched
@@ -161,16 +161,26 @@ struct ScanPipeline: Sendable {
         return try await record(scan, body: body, decision: policy.decide(scan.matches), raw: [], extra: extra, metadata: metadata)
     }
 
-    /// The cached verdict for some bytes, unless an operator cleared the flag it caused.
-    func cachedVerdict(_ contentHash: String) throws -> CachedVerdict? {
+    /// The cached verdict for some bytes. When an operator cleared the flag it caused, the bytes
+    /// are clean for everyone if the match was noise or a cover; if the uploader was the original
+    /// artist or licensed, only for that uploader (anyone else posting them is scanned again).
+    func cachedVerdict(_ contentHash: String, uploader: String?) throws -> CachedVerdict? {
         let store = service.store
-        guard let r = try store.read({ try store.verdicts.verdict(contentHash: contentHash, $0) }), r.cleared == nil else { return nil }
-        return CachedVerdict(scanSeq: r.scanSeq, flagged: r.flagged, recordedAt: r.recordedAt / 1_000_000)
+        guard let r = try store.read({ try store.verdicts.verdict(contentHash: contentHash, $0) }) else { return nil }
+        guard let cleared = r.cleared else { return CachedVerdict(scanSeq: r.scanSeq, flagged: r.flagged, recordedAt: r.recordedAt / 1_000_000) }
+        let forEveryone: Set<String> = [ResolutionReason.fingerprintNoise.rawValue, ResolutionReason.coverVersion.rawValue]
+        let sameUploader = uploader != nil && uploader == r.uri.flatMap { UploaderTrustProjection.uploader(of: $0) }
+        guard forEveryone.contains(cleared) || sameUploader else { return nil }
+        return CachedVerdict(scanSeq: r.scanSeq, flagged: false, recordedAt: r.recordedAt / 1_000_000, clearedAs: cleared)
+    }
+
+    func uploader(_ body: ScanRequest) -> String? {
+        body.uri.flatMap { UploaderTrustProjection.uploader(of: $0) } ?? body.context?.artist_did
     }
 
     /// The uploader's history: the subject's DID (or the context's artist DID).
     func trust(of body: ScanRequest) throws -> UploaderTrust? {
-        guard let did = body.uri.flatMap({ UploaderTrustProjection.uploader(of: $0) }) ?? body.context?.artist_did else { return nil }
+        guard let did = uploader(body) else { return nil }
         let store = service.store
         guard let r = try store.read({ try store.trust.record(did: did, $0) }) else { return nil }
         return UploaderTrust(originalArtist: r.originalArtist, confirmedViolations: r.confirmedViolations)
@@ -196,7 +206,9 @@ struct ScanPipeline: Sendable {
         scan.fullScanRequests = plan.fullScanRequests ?? earlier?.fullScanRequests
         scan.isFlagged = cached.flagged
         scan.flagReason = "cached verdict of scan seq \(cached.scanSeq): " + (cached.flagged ? "flagged" : "clean")
+            + (cached.clearedAs.map { ", its flag cleared by an operator as \($0)" } ?? "")
             + (earlier?.flagReason.map { " (\($0))" } ?? "")
+        if cached.clearedAs != nil { scan.matches = [] }
         var metadata = metadata
         metadata["scan.plan"] = "cache-hit"
         return try await record(scan, body: body, decision: policy.decide(scan.matches), raw: [], metadata: metadata)

@@ -109,7 +109,7 @@ public struct ScanPlanConfig: Sendable, Equatable {
         case .balanced:
             tiers = [
                 .full(upTo: 480), ScanTier(upToSeconds: 1800, every: 1, skip: 2, limit: 50),
-                ScanTier(upToSeconds: nil, every: 1, skip: 11, limit: 60),
+                ScanTier(upToSeconds: nil, every: 1, skip: 13, limit: 60),
             ]
             maxEscalations = 2
         case .budget:

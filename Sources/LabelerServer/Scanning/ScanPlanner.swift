@@ -6,10 +6,14 @@ public struct CachedVerdict: Sendable, Equatable {
     public var flagged: Bool
     /// When it was recorded (Unix seconds): clean verdicts expire.
     public var recordedAt: Int64
-    public init(scanSeq: UInt64, flagged: Bool, recordedAt: Int64) {
+    /// An operator resolved the flag this verdict caused (e.g. `fingerprint_noise`): the bytes
+    /// are clean by a human decision, which does not expire.
+    public var clearedAs: String?
+    public init(scanSeq: UInt64, flagged: Bool, recordedAt: Int64, clearedAs: String? = nil) {
         self.scanSeq = scanSeq
         self.flagged = flagged
         self.recordedAt = recordedAt
+        self.clearedAs = clearedAs
     }
 }
 
@@ -93,8 +97,11 @@ public struct ScanPlanner: Sendable {
 
         if let c = facts.cached {
             let age = facts.now - c.recordedAt
-            if c.flagged || age < config.cleanVerdictTTLSeconds {
-                let what = c.flagged ? "flagged" : "clean (\(Self.days(age)) old, reused up to \(Self.days(config.cleanVerdictTTLSeconds)))"
+            if c.flagged || c.clearedAs != nil || age < config.cleanVerdictTTLSeconds {
+                let what =
+                    c.flagged ? "flagged"
+                    : c.clearedAs.map { "clean (an operator cleared its flag as \($0))" }
+                    ?? "clean (\(Self.days(age)) old, reused up to \(Self.days(config.cleanVerdictTTLSeconds)))"
                 return ScanPlan(
                     kind: .cacheHit, record: record(.cacheHit, "same bytes as scan seq \(c.scanSeq): \(what)"), passes: [],
                     maxEscalations: 0, fullScanRequests: full, cached: c)
