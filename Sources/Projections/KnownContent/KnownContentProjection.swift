@@ -129,8 +129,8 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
     }
 
     /// Matches `query` (an upload's items) against every reference still in force: strong
-    /// (`flag`) when ≥ `minMatchSeconds` match at a mean BER ≤ `flagBER`; `review` when the BER is
-    /// ≤ `reviewBER`, or for a shorter excerpt (`excerptSeconds` windows, `excerptVotes` votes).
+    /// (`flag`) when ≥ `minMatchSeconds` match with every window at a BER ≤ `flagBER`; `review`
+    /// at ≤ `reviewBER`, or for a shorter excerpt (`excerptSeconds` windows, `excerptVotes` votes).
     /// Longest match first.
     public func match(_ query: [UInt32], _ t: KnownContentThresholds, _ txn: LMDBTransaction) throws -> [KnownMatch] {
         let candidates = try FingerprintMatcher.vote(query: query, minVotes: t.minVotes) { k in
@@ -158,22 +158,27 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
         return out.sorted { $0.matchedMs != $1.matchedMs ? $0.matchedMs > $1.matchedMs : $0.refId < $1.refId }
     }
 
-    /// Verifies one candidate alignment and grades it (refId left empty).
+    /// Verifies one candidate alignment and grades it (refId left empty): `flag` when every
+    /// `minMatchSeconds` window of a segment has a BER ≤ `flagBER` (the segment's edges, where a
+    /// splice blurs the chroma, are left out), else `review` at ≤ `reviewBER`.
     public static func judge(query: [UInt32], reference: [UInt32], candidate c: AlignmentCandidate, _ t: KnownContentThresholds) -> KnownMatch? {
         let window = Chromaprint.items(forSeconds: t.minMatchSeconds)
-        if let m = FingerprintMatcher.verify(query: query, reference: reference, offset: c.offset, window: window, maxBER: t.reviewBER) {
-            return KnownMatch(
+        func known(_ m: SegmentMatch, _ verdict: String) -> KnownMatch {
+            KnownMatch(
                 refId: "", uploadOffsetMs: Chromaprint.milliseconds(items: m.queryStart), referenceOffsetMs: Chromaprint.milliseconds(items: m.refStart),
-                matchedMs: Chromaprint.milliseconds(items: m.length), berBasisPoints: Int((m.ber * 10_000).rounded()),
-                verdict: m.ber <= t.flagBER ? "flag" : "review")
+                matchedMs: Chromaprint.milliseconds(items: m.length), berBasisPoints: Int((m.ber * 10_000).rounded()), verdict: verdict)
+        }
+        if let m = FingerprintMatcher.verify(query: query, reference: reference, offset: c.offset, window: window, maxBER: t.flagBER) {
+            return known(m, "flag")
+        }
+        if let m = FingerprintMatcher.verify(query: query, reference: reference, offset: c.offset, window: window, maxBER: t.reviewBER) {
+            return known(m, "review")
         }
         let excerpt = Chromaprint.items(forSeconds: t.excerptSeconds)
         if c.votes >= t.excerptVotes,
             let m = FingerprintMatcher.verify(query: query, reference: reference, offset: c.offset, window: excerpt, maxBER: t.reviewBER)
         {
-            return KnownMatch(
-                refId: "", uploadOffsetMs: Chromaprint.milliseconds(items: m.queryStart), referenceOffsetMs: Chromaprint.milliseconds(items: m.refStart),
-                matchedMs: Chromaprint.milliseconds(items: m.length), berBasisPoints: Int((m.ber * 10_000).rounded()), verdict: "review")
+            return known(m, "review")
         }
         return nil
     }
