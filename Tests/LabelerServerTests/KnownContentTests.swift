@@ -32,6 +32,8 @@ import Testing
         try w.ffmpeg("a.wav", "a.opus", ["-c:a", "libopus", "-b:a", "48k"])
         try w.sox(["a.wav"], "a-quiet.wav", ["vol", "-9dB"])
         try w.sox(["a.wav"], "a-trim.wav", ["trim", "7.3", "25"])
+        // Cut a third of an item (41.3 ms) off the grid: the worst sub-item misalignment.
+        try w.sox(["a.wav"], "a-offgrid.wav", ["trim", "5.0413", "25"])
         try w.sox(["c.wav", "a.wav", "c.wav"], "spliced.wav")
         return (w, dir)
     }
@@ -73,6 +75,27 @@ import Testing
         #expect(Self.judge(b, against: reference) == nil)
         #expect(Self.judge(reference, against: b) == nil)
         #expect(Self.judge(try await Self.print(w, "c.wav"), against: reference) == nil)
+        _ = dir
+    }
+
+    @Test func thePhaseSearchRecoversACopyCutOffTheItemGrid() async throws {
+        let (w, dir) = try Self.workshop()
+        let reference = try await Self.print(w, "a.wav")
+        let offgrid = try await Self.print(w, "a-offgrid.wav")
+        let plain = try #require(Self.judge(offgrid, against: reference))
+        #expect(plain.berBasisPoints >= 300, "misaligned by a third of an item: \(plain)")
+        let (found, searched) = try await KnownContentMatcher.match(path: w.path("a-offgrid.wav"), items: offgrid) { q in
+            Self.judge(q, against: reference).map { [$0] } ?? []
+        }
+        #expect(searched)
+        let best = try #require(found.first)
+        #expect(best.verdict == "flag" && best.berBasisPoints < 150, "after the phase search: \(best)")
+        #expect(abs(best.referenceOffsetMs - best.uploadOffsetMs - 5_041) < 250)
+        // A copy on the grid needs no search.
+        let (_, again) = try await KnownContentMatcher.match(path: w.path("a.mp3"), items: try await Self.print(w, "a.mp3")) { q in
+            Self.judge(q, against: reference).map { [$0] } ?? []
+        }
+        #expect(!again)
         _ = dir
     }
 

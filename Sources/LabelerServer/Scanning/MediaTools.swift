@@ -30,6 +30,20 @@ public enum MediaTools {
         throw Failure("fpcalc printed no fingerprint: \(r.errorLine)")
     }
 
+    /// The fingerprint of the audio with its first `samples` samples (at 11,025 Hz mono, the rate
+    /// Chromaprint works at) cut off: a copy cut at an arbitrary sample is misaligned with its
+    /// reference by a fraction of an item, which costs up to 0.07 BER; shifting by 1/3 and 2/3 of
+    /// an item and keeping the best recovers it (scan-cost.md §2.6 step 5).
+    public static func fingerprint(_ path: String, shiftedBy samples: Int, timeout: Duration = .seconds(120)) async throws(Failure) -> [UInt32] {
+        let shifted = path + ".shift\(samples).wav"
+        defer { try? FileManager.default.removeItem(atPath: shifted) }
+        let r = try await run(
+            "ffmpeg", ["-v", "error", "-y", "-i", path, "-ac", "1", "-ar", "11025", "-af", "atrim=start_sample=\(samples)", "-f", "wav", shifted],
+            timeout: timeout)
+        guard r.status == 0 else { throw Failure("ffmpeg failed (exit \(r.status)): \(r.errorLine)") }
+        return try await fingerprint(shifted, timeout: timeout)
+    }
+
     /// Whether a tool is on the PATH.
     public static func available(_ tool: String) -> Bool {
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")

@@ -97,7 +97,11 @@ struct ScanPipeline: Sendable {
                 try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: body.uri)
                 let store = service.store
                 let known = settings.known
-                facts.known = try store.read { try store.known.match(items, known, $0) }
+                let found = try await KnownContentMatcher.match(path: audio.path, items: items) { q in
+                    try store.read { try store.known.match(q, known, $0) }
+                }
+                facts.known = found.matches
+                if found.phaseSearched { notes.append("known-content phase search ran (BER 0.03–0.12)") }
             } catch let e as MediaTools.Failure {
                 notes.append("no local fingerprint: \(e.description)")
             }
