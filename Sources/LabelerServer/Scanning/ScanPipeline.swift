@@ -89,8 +89,8 @@ struct ScanPipeline: Sendable {
         }
         facts.cached = try cachedVerdict(audio.blobCID, uploader: uploader(body))
         facts.trust = try trust(of: body)
-        if facts.cached == nil {
-            // Fingerprint the whole upload: stored for retro-scans and references, and matched
+        if planner.plan(facts).kind != .cacheHit {
+            // Not answered by the cache (none, or a clean verdict that expired): fingerprint the whole upload: stored for retro-scans and references, and matched
             // segment by segment against the known-content index.
             do {
                 let items = try await MediaTools.fingerprint(audio.path)
@@ -129,7 +129,7 @@ struct ScanPipeline: Sendable {
         } catch {
             return try await recordFailure(scan, error, calls: plan.passes.prefix(1).map {
                 AuddCall(pass: 0, params: $0, billedRequests: 0, matchedChunks: 0, error: Self.failure(error, provider: scanner.provider).message)
-            }, metadata: metadata)
+            }, extra: reviews, metadata: metadata)
         }
         scan.calls = execution.calls
         scan.matches = execution.matches
@@ -228,7 +228,9 @@ struct ScanPipeline: Sendable {
 
     /// A failed scan (download or provider): recorded with its reason, never as clean; 0 requests
     /// counted (whether AuDD bills a failed call is unknown; its dashboard is the reference).
-    func recordFailure(_ proposed: ScanRecorded, _ error: any Error, calls: [AuddCall], metadata: Logger.Metadata) async throws -> Result {
+    func recordFailure(
+        _ proposed: ScanRecorded, _ error: any Error, calls: [AuddCall], extra: [NewEvent] = [], metadata: Logger.Metadata
+    ) async throws -> Result {
         let failure = Self.failure(error, provider: scanner.provider)
         var scan = proposed
         scan.status = .failed
@@ -236,7 +238,7 @@ struct ScanPipeline: Sendable {
         scan.calls = calls
         scan.estimatedRequests = 0
         scan.fullScanRequests = nil
-        let seq = try await service.log.append(scan.event(actor: .scanner))
+        let seq = try await service.log.append([scan.event(actor: .scanner)] + extra)[0]
         var metadata = metadata
         metadata["scan.seq"] = "\(seq)"
         metadata["scan.failure"] = "\(failure.kind.rawValue)"
