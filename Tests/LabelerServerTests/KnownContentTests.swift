@@ -7,6 +7,9 @@ import Projections
 import Synchronization
 import Testing
 
+/// Where the shared test audio is made (removed at exit).
+let knownContentWorkshopPath = NSTemporaryDirectory() + "labeler-test-audio-" + UUID().uuidString
+
 /// The known-content index with real Chromaprint prints of audio generated at test time.
 @Suite(.serialized) struct KnownContentTests {
     /// A 40-s reference, an unrelated piece, and the copies a re-uploader makes; made once per
@@ -16,6 +19,8 @@ import Testing
             if let cached { return cached }
             let made = try makeWorkshop()
             cached = made
+            // A static is never deinitialised: remove the directory when the test process exits.
+            atexit { try? FileManager.default.removeItem(atPath: knownContentWorkshopPath) }
             return made
         }
     }
@@ -23,7 +28,7 @@ import Testing
     static let shared = Mutex<(SynthAudio.Workshop, TempDir)?>(nil)
 
     static func makeWorkshop() throws -> (SynthAudio.Workshop, TempDir) {
-        let dir = TempDir()
+        let dir = TempDir(path: knownContentWorkshopPath)
         let w = SynthAudio.Workshop(dir: dir.path)
         try w.write("a.wav", SynthAudio.piece(seed: 1, seconds: 40))
         try w.write("b.wav", SynthAudio.piece(seed: 2, seconds: 40))
