@@ -7,7 +7,7 @@
 # make ui-test — only the admin UI's browser tests (tests/ui: headless Chromium + Selenium)
 # make ui-screenshots — the browser tests, writing docs/screenshots/*.png
 SHELL := /bin/bash
-APT_PACKAGES := liblmdb-dev libsecp256k1-dev libssl-dev pkg-config
+APT_PACKAGES := liblmdb-dev libsecp256k1-dev libssl-dev pkg-config sox ffmpeg libchromaprint-tools
 # Only the tests need a browser: `make run` does not install it.
 UI_APT_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -106,14 +106,14 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
     ScanRoutes(service: service, config: config).register(admin)
 
     MachineRoutes(service: service, maxBody: config.maxBodyBytes).register(admin)
-    admin.get("/admin/costs") { _, _ in
-        let t = try service.store.read { try service.store.scanStats.totals($0) }
-        return try jsonResponse([
-            "scans": t.scans, "failed": t.failed, "flagged": t.flagged, "estimated_requests": t.estimatedRequests,
-        ])
-    }
+    let costs = CostRoutes(service: service, usdPer1000: config.scan.usdPer1000Requests)
+    admin.get("/admin/costs") { request, _ in try costs.costs(request) }
+    let known = KnownContentRoutes(service: service, settings: config.scan, maxBody: config.maxBodyBytes)
+    admin.get("/admin/known-content") { request, _ in try known.list(request) }
+    admin.post("/admin/known-content") { request, _ in try await known.add(request) }
+    admin.post("/admin/known-content/remove") { request, _ in try await known.remove(request) }
 
-    let commands = ModerationCommands(service: service)
+    let commands = ModerationCommands(service: service, knownContent: config.scan.known)
     let flags = FlagRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)
     admin.post("/admin/context") { request, _ in try await flags.context(request) }
     admin.get("/admin/flags") { request, _ in try flags.list(request) }

@@ -43,6 +43,9 @@ public enum History {
             let top = e.matches.max { $0.score < $1.score }
             var s = "scan (\(e.provider)): \(e.matches.count) match(es), \(e.isFlagged ? "flagged" : "clean")"
             if let top { s += ", top \(top.artist) – \(top.title) (\(top.score))" }
+            if let p = e.plan, p.kind != "none" {
+                s += "; \(p.kind) (\(p.mode)), \(e.estimatedRequests) request(s)" + (e.fullScanRequests.map { " of \($0) for a full scan" } ?? "")
+            }
             if let r = e.flagReason { s += "; \(r)" }
             return s
         case .trackContextAttached(let e):
@@ -58,6 +61,11 @@ public enum History {
             return "added to review batch \(e.batchId) (\(e.uris.count) flag(s))"
         case .reviewDecisionRecorded(let e):
             return "review decision in batch \(e.batchId): \(e.decision.rawValue)"
+        case .knownContentAdded(let e):
+            return "known-content reference \(e.refId) added (\(e.reason), \(e.fingerprint.count / 4) items)" + (e.work.map { ": \($0)" } ?? "")
+        case .knownContentMatched(let e):
+            let m = e.match
+            return "known content \(m.refId) found by \(e.source) at \(m.uploadOffsetMs / 1000) s for \(m.matchedMs / 1000) s (BER \(Double(m.berBasisPoints) / 10_000)): \(m.verdict)"
         default:
             return "\(event)"
         }

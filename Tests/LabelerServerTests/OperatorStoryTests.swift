@@ -15,7 +15,7 @@ struct OperatorStoryTests {
             try await runScanHarness(audd: audd, dir: dir) { h in
                 // 1. A scan flags the track: label + context in the same append as the scan.
                 let (s, scan) = try await h.post("/scan", """
-                    {"audio_url":"https://cdn.plyr.fm/audio/dominant.mp3","uri":"\(Self.uri)",
+                    {"audio_url":"\(audd.audioURL("dominant.mp3"))","uri":"\(Self.uri)",
                      "context":{"track_id":42,"track_title":"Around the World (cover)","artist_handle":"uploader.bsky.social"}}
                     """)
                 #expect(s == 200 && scan["is_flagged"] as? Bool == true, "\(scan)")
@@ -79,7 +79,7 @@ struct RescanTests {
         try await FakeAudd.run { audd in
             try await runScanHarness(audd: audd) { h in
                 let u = OperatorStoryTests.uri
-                let body = "{\"audio_url\":\"https://cdn.plyr.fm/audio/dominant.mp3\",\"uri\":\"\(u)\"}"
+                let body = "{\"audio_url\":\"\(audd.audioURL("dominant.mp3"))\",\"uri\":\"\(u)\"}"
                 let (_, first) = try await h.post("/scan", body)
                 #expect(first["label_seq"] != nil)
                 let (_, again) = try await h.post("/scan", body)

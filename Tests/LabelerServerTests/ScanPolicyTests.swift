@@ -98,7 +98,7 @@ struct ScanPolicyTests {
     }
 
     @Test func policyNamesAndDescriptions() {
-        #expect(FlagPolicy(name: "dominant", threshold: 0.3)?.description == "dominant(threshold=0.3,mix=3x3)")
+        #expect(FlagPolicy(name: "dominant", threshold: 0.3)?.description == "dominant(threshold=0.3,mix=3x3|3@25%)")
         #expect(FlagPolicy(name: "presence", threshold: 0.3)?.description == "presence")
         #expect(FlagPolicy(name: "loudest", threshold: 0.3) == nil)
         #expect(FlagPolicy(name: "dominant", threshold: 0) == nil)
@@ -173,31 +173,16 @@ struct ScanPolicyTests {
         }
     }
 
-    // MARK: cost
-
-    @Test func costIsOneRequestPerTwelveSeconds() {
-        #expect(ScanCost.estimate(durationSeconds: 1, matches: []) == 1)
-        #expect(ScanCost.estimate(durationSeconds: 12, matches: []) == 1)
-        #expect(ScanCost.estimate(durationSeconds: 13, matches: []) == 2)
-        #expect(ScanCost.estimate(durationSeconds: 300, matches: []) == 25)
-        #expect(ScanCost.estimate(durationSeconds: 3 * 3600, matches: []) == 900)
-        // The duration wins over the offsets.
-        #expect(ScanCost.estimate(durationSeconds: 60, matches: [Self.m("A", "T", at: 600)]) == 5)
-        // Without a duration: chunks up to the last matched segment, at least 1.
-        #expect(ScanCost.estimate(durationSeconds: nil, matches: []) == 1)
-        #expect(ScanCost.estimate(durationSeconds: nil, matches: [Self.m("A", "T", at: 0)]) == 1)
-        #expect(ScanCost.estimate(durationSeconds: nil, matches: [Self.m("A", "T", at: 48), Self.m("A", "T", at: 12)]) == 5)
-        #expect(ScanCost.estimate(durationSeconds: nil, matches: [Self.m("A", "T", at: nil)]) == 1)
-    }
-
     // MARK: request
 
     @Test func formIsURLEncoded() throws {
-        let form = AuddScanner.form(apiKey: "k&y=1", audioURL: "https://cdn.example/a b.mp3?x=1&y=é")
-        #expect(form == "api_token=k%26y%3D1&url=https%3A%2F%2Fcdn.example%2Fa%20b.mp3%3Fx%3D1%26y%3D%C3%A9&accurate_offsets=1")
-        struct F: Decodable { var api_token: String; var url: String; var accurate_offsets: String }
+        let form = AuddScanner.form(apiKey: "k&y=1", audioURL: "https://cdn.example/a b.mp3?x=1&y=é", params: AuddParams(skip: 4, limit: 60, skipFirstSeconds: 24))
+        #expect(form == "api_token=k%26y%3D1&url=https%3A%2F%2Fcdn.example%2Fa%20b.mp3%3Fx%3D1%26y%3D%C3%A9&accurate_offsets=1&skip=4&every=1&limit=60&skip_first_seconds=24")
+        struct F: Decodable { var api_token: String; var url: String; var accurate_offsets: String; var skip: Int; var every: Int; var limit: Int?; var skip_first_seconds: Int }
         let f = try URLEncodedFormDecoder().decode(F.self, from: form)
         #expect(f.api_token == "k&y=1" && f.url == "https://cdn.example/a b.mp3?x=1&y=é" && f.accurate_offsets == "1")
+        #expect(f.skip == 4 && f.every == 1 && f.limit == 60 && f.skip_first_seconds == 24)
+        #expect(!AuddScanner.form(apiKey: "k", audioURL: "https://a/b", params: AuddParams()).contains("limit"))
     }
 
     @Test func audioURLValidation() {

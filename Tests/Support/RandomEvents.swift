@@ -79,11 +79,31 @@ public struct RandomEvents {
         case 11:
             return SensitiveImageRemoved(id: rng.next() % 400 + 1).event(actor: .admin())
         case 12:
+            // Known content now and then (the index is a projection too).
+            switch rng.next() % 6 {
+            case 0:
+                let items = (0..<Int(50 + rng.next() % 200)).map { _ in UInt32(truncatingIfNeeded: rng.next() % 4096) }
+                var bytes: [UInt8] = []
+                for v in items { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+                return KnownContentAdded(refId: "kc-\(rng.next() % 6)", reason: "operator-confirmed", uri: pick(uris), contentHash: nil, fingerprint: bytes, work: chance(0.5) ? "A - T" : nil)
+                    .event(actor: .admin())
+            case 1:
+                return KnownContentRemoved(refId: "kc-\(rng.next() % 6)", reason: "licensed").event(actor: .admin())
+            case 2:
+                return KnownContentMatched(
+                    source: "scan", uri: pick(uris), contentHash: "bafkreihash\(rng.next() % 5)",
+                    match: KnownMatch(refId: "kc-1", uploadOffsetMs: 0, referenceOffsetMs: 0, matchedMs: 30_000, berBasisPoints: 700, verdict: "review")
+                ).event(actor: .scanner)
+            default: break
+            }
             let failed = chance(0.3)
             return ScanRecorded(
                 scanId: "s\(rng.next())", uri: pick(uris), audioURL: "https://cdn.example/a.mp3", status: failed ? .failed : .ok,
                 error: failed ? "AuDD unreachable" : nil, matches: failed ? [] : [ScanMatch(artist: "A", title: "T", score: 80)],
-                isFlagged: !failed && chance(0.5), highestScore: 80, estimatedRequests: 20
+                isFlagged: !failed && chance(0.5), highestScore: 80, estimatedRequests: 20,
+                plan: chance(0.5) ? ScanPlanRecord(mode: "balanced", kind: pick(["full", "sampled", "cache-hit"]), reason: "r") : nil,
+                fullScanRequests: chance(0.7) ? 20 : nil, contentHash: chance(0.7) ? "bafkreihash\(rng.next() % 5)" : nil,
+                cachedFromSeq: chance(0.2) ? 3 : nil
             ).event(actor: .scanner)
         default:
             if chance(0.15) && keyIndex + 1 < keys.count {

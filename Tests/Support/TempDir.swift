@@ -3,8 +3,8 @@ import Foundation
 /// A fresh temporary directory, removed when the value is released.
 public final class TempDir: @unchecked Sendable {
     public let path: String
-    public init() {
-        path = NSTemporaryDirectory() + "labeler-test-" + UUID().uuidString
+    public init(path: String = NSTemporaryDirectory() + "labeler-test-" + UUID().uuidString) {
+        self.path = path
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }

@@ -16,6 +16,9 @@ public enum LabelerEvent: Sendable, Equatable {
     case sensitiveImageRemoved(SensitiveImageRemoved)
     case reportCreated(ReportCreated)
     case reportResolved(ReportResolved)
+    case knownContentAdded(KnownContentAdded)
+    case knownContentRemoved(KnownContentRemoved)
+    case knownContentMatched(KnownContentMatched)
     case unknown(type: String, v: Int)
 
     /// Every payload type of the catalogue, with how to wrap it.
@@ -37,6 +40,9 @@ public enum LabelerEvent: Sendable, Equatable {
         add(SensitiveImageRemoved.self, LabelerEvent.sensitiveImageRemoved)
         add(ReportCreated.self, LabelerEvent.reportCreated)
         add(ReportResolved.self, LabelerEvent.reportResolved)
+        add(KnownContentAdded.self, LabelerEvent.knownContentAdded)
+        add(KnownContentRemoved.self, LabelerEvent.knownContentRemoved)
+        add(KnownContentMatched.self, LabelerEvent.knownContentMatched)
         return d
     }()
 
@@ -93,6 +99,8 @@ public enum LabelerEvent: Sendable, Equatable {
         case .reviewBatchCreated(let e): e.uris
         case .reviewDecisionRecorded(let e): [e.uri]
         case .reportCreated(let e): [e.subject]
+        case .knownContentAdded(let e): e.uri.map { [$0] } ?? []
+        case .knownContentMatched(let e): e.uri.map { [$0] } ?? []
         default: []
         }
     }

@@ -11,8 +11,27 @@ public enum Upcasters {
     typealias Upcaster = @Sendable (CBOR, EventEnvelope) throws -> CBOR
 
     static let all: [UpcasterKey: Upcaster] = [
-        UpcasterKey(type: ScanRecorded.eventType, from: 1): scanRecordedV1toV2
+        UpcasterKey(type: ScanRecorded.eventType, from: 1): scanRecordedV1toV2,
+        UpcasterKey(type: ScanRecorded.eventType, from: 2): scanRecordedV2toV3,
     ]
+
+    /// `scan.recorded` v2 scans sent no sampling parameters: every chunk was scanned, so what was
+    /// billed is what a full scan costs, and the plan is a full scan (none for a failed scan).
+    @Sendable static func scanRecordedV2toV3(_ p: CBOR, _ envelope: EventEnvelope) throws -> CBOR {
+        guard case .map(var m) = p else { throw EventLogError.corruptEvent(envelope.seq, "scan.recorded v2 is not a map") }
+        let ok = m["status"] == .text("ok")
+        let billed = m["estimatedRequests"] ?? .unsigned(0)
+        m["plan"] = .map([
+            "mode": .text("full"), "kind": .text(ok ? "full" : "none"),
+            "reason": .text("recorded before scan plans (scan.recorded v2): every chunk scanned"),
+            "maxEscalations": .unsigned(0),
+        ])
+        if ok {
+            m["fullScanRequests"] = billed
+            m["scannedChunks"] = billed
+        }
+        return .map(m)
+    }
 
     /// `scan.recorded` v1 is the shape the original service's `/scan` answered with
     /// (`audio_url`, `matches`, `is_flagged`, `highest_score`), as imported from its history:

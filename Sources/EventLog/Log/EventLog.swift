@@ -85,7 +85,17 @@ public final class EventLog: @unchecked Sendable {
         let path = dir + "/writer.lock"
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EventLogError.storage(LMDBError(errno, "open \(path)")) }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        // A child process being spawned (ffprobe, fpcalc) holds a copy of every descriptor until
+        // its exec closes the close-on-exec ones, which can take a while when the spawner closes
+        // descriptors one by one; a lock held only by such a child is released within moments.
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        var attempts = 0
+        while !locked, errno == EWOULDBLOCK, attempts < 50 {
+            attempts += 1
+            usleep(20_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+        }
+        if !locked {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             Foundation.close(fd)
             throw EventLogError.locked(dir, holder ?? "")

@@ -7,7 +7,7 @@ import LabelerCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Test and benchmark helpers.", shouldDisplay: false,
-        subcommands: [AppendLoad.self, Generate.self])
+        subcommands: [AppendLoad.self, Generate.self, ScanSim.self])
 
     /// Appends events from many tasks until killed, printing `ack <seq>` for every durable append
     /// (the crash test kills it with SIGKILL and checks that every printed seq survived).

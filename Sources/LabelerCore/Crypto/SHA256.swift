@@ -28,3 +28,33 @@ public func secureRandomBytes(_ count: Int) -> [UInt8] {
     precondition(ok == 1, "OpenSSL RAND_bytes failed")
     return out
 }
+
+/// SHA-256 over data that arrives in pieces (a download streamed to disk).
+public final class SHA256Stream: @unchecked Sendable {
+    private let ctx: OpaquePointer
+
+    public init() {
+        ctx = EVP_MD_CTX_new()!
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+    }
+
+    deinit { EVP_MD_CTX_free(ctx) }
+
+    public func update(_ data: some ContiguousBytes) {
+        data.withUnsafeBytes { buf in _ = EVP_DigestUpdate(ctx, buf.baseAddress, buf.count) }
+    }
+
+    /// The digest (32 bytes); call once.
+    public func finish() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var n: UInt32 = 0
+        out.withUnsafeMutableBufferPointer { o in _ = EVP_DigestFinal_ex(ctx, o.baseAddress, &n) }
+        return out
+    }
+}
+
+/// The CID of a blob as ATProto makes it: CIDv1, raw codec (0x55), SHA-256 multihash, base32
+/// lower-case multibase (`bafkrei…`).
+public func blobCID(sha256 digest: [UInt8]) -> String {
+    "b" + Base32.encode([0x01, 0x55, 0x12, 0x20] + digest)
+}

@@ -19,6 +19,8 @@ public struct ServerConfig: Sendable {
     /// The flag policy's name (`dominant` default, or `presence`) and its share threshold.
     public var flagPolicy = "dominant"
     public var flagThreshold = 0.3
+    /// Scan plans, downloads, the verdict cache and known-content matching.
+    public var scan = ScanSettings()
     /// Reports accepted per client per minute.
     public var reportsPerMinute = 10
     public var maxBodyBytes = 1 << 20
@@ -115,6 +117,8 @@ public struct ServerConfig: Sendable {
             }
             sendBuffer = v
         }
+        let scanSettings: ScanSettings
+        do { scanSettings = try ScanSettings.resolve(environment) } catch { throw Error(error.description) }
         let p = port ?? 8080
         guard (0...65535).contains(p) else { throw Error("--port must be 0-65535") }
         var config = ServerConfig(
@@ -128,6 +132,7 @@ public struct ServerConfig: Sendable {
         if let t = scanTimeout { config.scanTimeoutSeconds = t }
         if let t = drainTimeout { config.subscriberDrainTimeoutSeconds = t }
         config.subscriberSendBufferBytes = sendBuffer
+        config.scan = scanSettings
         return config
     }
 

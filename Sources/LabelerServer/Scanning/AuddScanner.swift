@@ -5,8 +5,8 @@ import NIOCore
 import NIOHTTP1
 
 /// AuDD's enterprise endpoint: POST a form with `api_token`, `url` (AuDD downloads the audio
-/// itself) and `accurate_offsets=1`; the answer is one group of songs per recognised 12-second
-/// segment.
+/// itself), `accurate_offsets=1` and the pass's `skip`, `every`, `limit` and `skip_first_seconds`;
+/// the answer is one group of songs per recognised 12-second chunk.
 ///
 /// Uses the process-wide `HTTPClient.shared` (nothing to shut down). The whole exchange, body
 /// included, must finish within `timeout`; the original service had no timeout at all.
@@ -26,12 +26,12 @@ public struct AuddScanner: Scanner {
         self.client = client
     }
 
-    public func scan(audioURL: String) async throws -> ScanOutcome {
+    public func scan(audioURL: String, params: AuddParams) async throws -> ScanOutcome {
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: Self.form(apiKey: apiKey, audioURL: audioURL)))
+        request.body = .bytes(ByteBuffer(string: Self.form(apiKey: apiKey, audioURL: audioURL, params: params)))
 
         let (status, body) = try await exchange(request)
         let bytes = Array(body.readableBytesView)
@@ -89,9 +89,14 @@ public struct AuddScanner: Scanner {
         return ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms"
     }
 
-    /// `application/x-www-form-urlencoded`: exactly the three fields the original sent.
-    static func form(apiKey: String, audioURL: String) -> String {
-        [("api_token", apiKey), ("url", audioURL), ("accurate_offsets", "1")]
+    /// `application/x-www-form-urlencoded`: the three fields the original sent, then the pass's
+    /// sampling parameters (always a `limit`, so every call has a known worst-case price).
+    static func form(apiKey: String, audioURL: String, params: AuddParams) -> String {
+        var fields = [("api_token", apiKey), ("url", audioURL), ("accurate_offsets", "1")]
+        fields += [("skip", "\(params.skip)"), ("every", "\(params.every)")]
+        if let limit = params.limit { fields.append(("limit", "\(limit)")) }
+        fields.append(("skip_first_seconds", "\(params.skipFirstSeconds)"))
+        return fields
             .map { "\(formEncode($0))=\(formEncode($1))" }.joined(separator: "&")
     }
 

@@ -6,7 +6,10 @@ import Foundation
 ///
 /// - `dominant` (default): flagged when one song (artist + title, case-insensitive) is in at least
 ///   `threshold` of the matched segments, or when the upload is a mix: at least `mixSongs`
-///   distinct songs each matched at `mixOffsets` or more distinct offsets.
+///   distinct songs each matched at `mixOffsets` or more distinct offsets, or — aware of sampling —
+///   at least `mixSongs` distinct songs with matched segments covering `mixCoverage` of the chunks
+///   scanned (a sampled mix hits each song at one or two positions, so "≥ 3 positions per song"
+///   never fires on it, while its coverage does not depend on the sampling rate).
 /// - `presence`: any match flags.
 ///
 /// A segment is one position in the upload: the match's `offsetMs`; a match without an offset
@@ -23,6 +26,12 @@ public struct FlagPolicy: Sendable, Equatable {
     public var threshold: Double
     public var mixSongs = 3
     public var mixOffsets = 3
+    /// Share of scanned chunks a mix's matches must cover (with `mixSongs` distinct songs).
+    public var mixCoverage = 0.25
+    /// On a sampled scan (after its escalation passes), the dominant song must be matched in at
+    /// least this many chunks: a copy keeps hitting as more chunks are scanned, a one-off
+    /// fingerprint-noise match does not.
+    public var sampledMinSongChunks = 2
 
     public init(rule: Rule, threshold: Double = 0.3) {
         self.rule = rule
@@ -38,12 +47,14 @@ public struct FlagPolicy: Sendable, Equatable {
     /// As recorded in `ScanRecorded.policy`, with its parameters.
     public var description: String {
         switch rule {
-        case .dominant: "dominant(threshold=\(threshold),mix=\(mixSongs)x\(mixOffsets))"
+        case .dominant: "dominant(threshold=\(threshold),mix=\(mixSongs)x\(mixOffsets)|\(mixSongs)@\(Self.percent(mixCoverage)))"
         case .presence: "presence"
         }
     }
 
-    public func decide(_ matches: [ScanMatch]) -> FlagDecision {
+    /// `scannedChunks`: how many chunks the provider scanned (nil when unknown: the coverage rule
+    /// is then not applied). `sampled`: the scan did not cover every chunk.
+    public func decide(_ matches: [ScanMatch], scannedChunks: Int? = nil, sampled: Bool = false) -> FlagDecision {
         let stats = MatchStats(matches)
         var d = FlagDecision(
             isFlagged: false, reason: "", dominantMatch: stats.dominant?.name,
@@ -60,15 +71,28 @@ public struct FlagPolicy: Sendable, Equatable {
             d.reason = "presence: \(matches.count) match\(matches.count == 1 ? "" : "es") of \(stats.songs.count) song\(stats.songs.count == 1 ? "" : "s")"
         case .dominant:
             // `count >= threshold × total`, with a margin for the threshold's binary rounding.
-            let dominant = Double(top.segments) >= threshold * Double(stats.segments) - 1e-9
-            let mix = d.sustainedSongs >= mixSongs
-            let pct = "\(d.dominantPercent)% \(dominant ? "≥" : "<") \(Self.percent(threshold))"
-            let mixText = "\(d.sustainedSongs) song\(d.sustainedSongs == 1 ? "" : "s") at ≥ \(mixOffsets) offsets"
+            let shareMet = Double(top.segments) >= threshold * Double(stats.segments) - 1e-9
+            let thin = sampled && top.segments < sampledMinSongChunks
+            let dominant = shareMet && !thin
+            var mix = d.sustainedSongs >= mixSongs
+            var pct = "\(d.dominantPercent)% \(shareMet ? "≥" : "<") \(Self.percent(threshold))"
+            if shareMet && thin { pct += ", but \(top.segments) matched chunk < \(sampledMinSongChunks) on a sampled scan" }
+            var mixText = "\(d.sustainedSongs) song\(d.sustainedSongs == 1 ? "" : "s") at ≥ \(mixOffsets) offsets"
+            if !mix, let scanned = scannedChunks, scanned > 0 {
+                let covered = Double(stats.segments) >= mixCoverage * Double(scanned) - 1e-9
+                let songs = stats.songs.count
+                if songs >= mixSongs && covered {
+                    mix = true
+                    mixText = "\(songs) songs in \(stats.segments) of \(scanned) scanned chunks (≥ \(Self.percent(mixCoverage)))"
+                } else {
+                    mixText += ", \(songs) song\(songs == 1 ? "" : "s") in \(stats.segments) of \(scanned) scanned chunks"
+                }
+            }
             d.isFlagged = dominant || mix
             switch (dominant, mix) {
             case (true, true): d.reason = "dominant: \(share) (\(pct)); mix: \(mixText)"
             case (true, false): d.reason = "dominant: \(share) (\(pct))"
-            case (false, true): d.reason = "mix: \(mixText) (≥ \(mixSongs) songs)"
+            case (false, true): d.reason = "mix: \(mixText)" + (d.sustainedSongs >= mixSongs ? " (≥ \(mixSongs) songs)" : "")
             case (false, false): d.reason = "not flagged: \(share) (\(pct)); \(mixText) (< \(mixSongs) songs)"
             }
         }

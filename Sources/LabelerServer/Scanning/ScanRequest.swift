@@ -2,14 +2,17 @@ import EventLog
 import Foundation
 import LabelerCore
 
-/// The body of `POST /scan`: `{audio_url, uri?, cid?, duration_s?, context?}`.
+/// The body of `POST /scan`: `{audio_url, uri?, cid?, duration_s?, blob_cid?, context?}`.
 struct ScanRequest: Decodable {
     var audio_url: String
     /// The track's record (or account DID) the label goes on when the scan flags.
     var uri: String?
     var cid: String?
-    /// The audio's length, for cost accounting (see `ScanCost`).
+    /// The audio's length, for the scan plan when it cannot be probed (and for cost accounting).
     var duration_s: Int?
+    /// The audio blob's CID (CIDv1, raw, SHA-256 of the bytes), when the caller knows it: the
+    /// verdict cache is looked up before anything is downloaded.
+    var blob_cid: String?
     var context: Context?
 
     /// Display fields attached with the label (`TrackContextAttached`).
@@ -33,6 +36,7 @@ struct ScanRequest: Decodable {
             guard uri != nil else { throw XRPCError.invalidRequest("cid is only meaningful with uri") }
             guard Syntax.isValidCID(cid) else { throw XRPCError.invalidRequest("cid: not a valid CID") }
         }
+        if let b = blob_cid, !Syntax.isValidCID(b) { throw XRPCError.invalidRequest("blob_cid: not a valid CID") }
         if let d = duration_s, !(1...Self.maxDurationSeconds).contains(d) {
             throw XRPCError.invalidRequest("duration_s must be an integer from 1 to \(Self.maxDurationSeconds)")
         }

@@ -1,37 +1,29 @@
 import EventLog
 import Foundation
-import Synchronization
 import Hummingbird
 import LabelerCore
-import Logging
 
-/// `POST /scan` (admin): fingerprint an audio URL, record the scan, and label the track when the
-/// flag policy says so.
+/// `POST /scan` (admin): plan, pay for and record a copyright scan (see `ScanPipeline`); answer
+/// with the original service's fields plus the plan, the provider calls and what they cost.
 ///
-/// - Every scan that reached the provider is recorded (`scan.recorded`, actor `scanner`): `ok`
-///   with its matches and the policy's decision, or `failed` with the reason — answered 502
-///   `UpstreamFailure`, never as clean. A failed scan is retried by scanning again.
-/// - A flagged scan with a `uri` appends, in one batch: the scan, the signed `copyright-violation`
-///   label, then the track context — so the log shows the scan that caused the label.
+/// - A failed scan (download or provider) is recorded (`scan.recorded`, status `failed`) and
+///   answered 502 `UpstreamFailure`, never as clean.
 /// - Without `AUDD_API_KEY`: 503 `ScannerNotConfigured`. Invalid input: 400, nothing scanned or written.
 struct ScanRoutes {
-    let service: LabelerService
+    let pipeline: ScanPipeline?
     let config: ServerConfig
-    let scanner: (any Scanner)?
-    let policy: FlagPolicy?
 
-    static let labelValue = "copyright-violation"
+    static let labelValue = ScanPipeline.labelValue
 
-    /// The scanner defaults to AuDD when a key is configured; tests may pass their own.
     init(service: LabelerService, config: ServerConfig, scanner: (any Scanner)? = nil) {
-        self.service = service
         self.config = config
-        self.scanner =
+        let scanner =
             scanner
             ?? config.auddAPIKey.map {
                 AuddScanner(apiKey: $0, endpoint: config.auddAPIURL, timeout: .seconds(max(1, config.scanTimeoutSeconds)))
             }
-        policy = FlagPolicy(name: config.flagPolicy, threshold: config.flagThreshold)
+        let policy = FlagPolicy(name: config.flagPolicy, threshold: config.flagThreshold)
+        pipeline = scanner.flatMap { s in policy.map { ScanPipeline(service: service, settings: config.scan, scanner: s, policy: $0) } }
     }
 
     func register(_ admin: RouterGroup<LabelerRequestContext>) {
@@ -39,114 +31,68 @@ struct ScanRoutes {
     }
 
     func scan(_ request: Request) async throws -> Response {
-        guard let scanner else {
+        guard config.auddAPIKey != nil || pipeline != nil else {
             throw XRPCError(.serviceUnavailable, "ScannerNotConfigured", "no scanner is configured (set AUDD_API_KEY)")
         }
-        guard let policy else {
+        guard let pipeline else {
             throw XRPCError(
                 .serviceUnavailable, "ScannerNotConfigured",
                 "unknown flag policy \(config.flagPolicy) or threshold \(config.flagThreshold) (FLAG_POLICY dominant|presence, FLAG_THRESHOLD in (0, 1])")
         }
         let body = try await decodeBody(ScanRequest.self, request, limit: config.maxBodyBytes)
         try body.validate()
-        if let uri = body.uri {
-            // The label must be valid before we pay for a scan (the same check runs again at signing).
-            _ = try service.makeLabel(LabelRequest(uri: uri, val: Self.labelValue, cid: body.cid))
-        }
-
-        let scanId = UUID().uuidString.lowercased()
-        var metadata: Logger.Metadata = ["scan.id": "\(scanId)", "scan.audio_url": "\(body.audio_url)"]
-        if let uri = body.uri { metadata["scan.uri"] = "\(uri)" }
-
-        let outcome: ScanOutcome
-        do {
-            outcome = try await scanner.scan(audioURL: body.audio_url)
-        } catch {
-            let failure: ScanFailure =
-                switch error {
-                case let f as ScanFailure: f
-                case is CancellationError: ScanFailure(.unreachable, "the scan was cancelled before \(scanner.provider) answered")
-                default: ScanFailure(.unreachable, "\(scanner.provider) scan failed: \(error)")
-                }
-            let event = ScanRecorded(
-                scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider,
-                status: .failed, error: failure.message, estimatedRequests: 0)
-            let seq = try await service.log.append(event.event(actor: .scanner))
-            metadata["scan.seq"] = "\(seq)"
-            metadata["scan.failure"] = "\(failure.kind.rawValue)"
-            service.logger.warning("scan failed: \(failure.message)", metadata: metadata)
-            throw XRPCError(.badGateway, "UpstreamFailure", failure.message)
-        }
-
-        let decision = policy.decide(outcome.matches)
-        let proposed = ScanRecorded(
-            scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider, status: .ok,
-            matches: outcome.matches, isFlagged: decision.isFlagged, highestScore: outcome.matches.map(\.score).max() ?? 0,
-            policy: policy.description, flagReason: decision.reason,
-            estimatedRequests: ScanCost.estimate(durationSeconds: body.duration_s, matches: outcome.matches))
-
-        // A subject that already has a flag (open, confirmed or cleared by an operator) is not
-        // labelled again: the scan is recorded with why, decided inside the write so two scans of
-        // one track cannot both label it.
-        // Signed here, off the writer, as `emit` does; appended after the scan that caused it.
-        let label: Label? = try body.uri.flatMap { uri in
-            decision.isFlagged
-                ? try service.makeLabel(LabelRequest(uri: uri, val: Self.labelValue, cid: body.cid)).signed(with: service.key) : nil
-        }
-        let flags = service.store.flags
-        let scan = proposed
-        let recorded = Mutex(scan)
-        let context = body.uri.map { body.contextEvent(uri: $0, matches: outcome.matches).event(actor: .scanner) }
-        let seqs = try await service.log.append(deciding: { txn in
-            guard let label else { return [scan.event(actor: .scanner)] }
-            if let existing = try flags.record(uri: label.uri, txn), existing.isFlag {
-                var s = scan
-                s.flagReason = (s.flagReason.map { $0 + "; " } ?? "")
-                    + "not labelled again: the flag is already \(existing.state.rawValue)"
-                    + (existing.resolution?.reason.map { " (\($0.rawValue))" } ?? "")
-                recorded.withLock { $0 = s }
-                return [s.event(actor: .scanner)]
-            }
-            return [scan.event(actor: .scanner), LabelApplied(label: label).event(actor: .scanner), context!]
-        })
-        let final = recorded.withLock { $0 }
-        metadata["scan.seq"] = "\(seqs[0])"
-        if decision.isFlagged {
-            metadata["scan.reason"] = "\(decision.reason)"
-            if seqs.count > 1 { metadata["label.seq"] = "\(seqs[1])" }
-            service.logger.notice("scan flagged", metadata: metadata)
-        }
-        return try Self.response(
-            scan: final, decision: decision, seqs: seqs, raw: outcome.rawResponse)
+        let result = try await pipeline.run(body)
+        if let failure = result.failure { throw XRPCError(.badGateway, "UpstreamFailure", failure.message) }
+        return try Self.response(result)
     }
 
     /// The original's response (`matches`, `is_flagged`, `dominant_match_pct`, `dominant_match`,
-    /// `sustained_song_count`, `highest_score`, `raw_response`) plus what the log now holds.
-    static func response(scan: ScanRecorded, decision: FlagDecision, seqs: [UInt64], raw: [UInt8]) throws -> Response {
+    /// `sustained_song_count`, `highest_score`, `raw_response`) plus what the log now holds: the
+    /// plan, each provider call with its parameters, requests billed and a full scan's cost.
+    static func response(_ r: ScanPipeline.Result) throws -> Response {
+        let scan = r.scan
         var out: [String: Any] = [
             "scan_id": scan.scanId,
-            "seq": seqs[0],
+            "seq": r.seqs[0],
             "status": scan.status.rawValue,
             "matches": scan.matches.map(matchJSON),
             "is_flagged": scan.isFlagged,
             "highest_score": scan.highestScore,
-            "dominant_match_pct": decision.dominantPercent,
-            "sustained_song_count": decision.sustainedSongs,
+            "dominant_match_pct": r.decision.dominantPercent,
+            "sustained_song_count": r.decision.sustainedSongs,
             "policy": scan.policy ?? "",
             "flag_reason": scan.flagReason ?? "",
             "estimated_requests": scan.estimatedRequests,
+            "billed_requests": scan.estimatedRequests,
+            "provider": scan.provider,
+            "calls": (scan.calls ?? []).map(callJSON),
         ]
-        if let m = decision.dominantMatch { out["dominant_match"] = m }
-        if seqs.count > 1 {
-            out["label_seq"] = seqs[1]
-            out["context_seq"] = seqs[2]
-        }
-        // The provider's body goes out verbatim (it parsed as JSON), after the other fields.
+        if let p = scan.plan { out["plan"] = planJSON(p) }
+        if let f = scan.fullScanRequests { out["full_scan_requests"] = f }
+        if let c = scan.scannedChunks { out["scanned_chunks"] = c }
+        if let h = scan.contentHash { out["content_hash"] = h }
+        if let s = scan.cachedFromSeq { out["cached_from_seq"] = s }
+        if let k = scan.knownMatches, !k.isEmpty { out["known_matches"] = k.map(knownJSON) }
+        if let m = r.decision.dominantMatch { out["dominant_match"] = m }
+        if let l = r.labelSeq { out["label_seq"] = l }
+        if let c = r.contextSeq { out["context_seq"] = c }
+        // The provider's body goes out verbatim (it parsed as JSON), after the other fields: one
+        // body for one call, an array of them for an escalated scan, null without a call.
         var bytes = [UInt8](try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys, .withoutEscapingSlashes]))
         guard bytes.last == UInt8(ascii: "}") else { return jsonResponse(bytes) }
         bytes.removeLast()
         bytes.append(contentsOf: ",\"raw_response\":".utf8)
-        bytes.append(contentsOf: raw.isEmpty ? Array("null".utf8) : raw)
+        switch r.raw.count {
+        case 0: bytes.append(contentsOf: "null".utf8)
+        case 1: bytes.append(contentsOf: r.raw[0].isEmpty ? Array("null".utf8) : r.raw[0])
+        default:
+            bytes.append(UInt8(ascii: "["))
+            for (i, raw) in r.raw.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: raw.isEmpty ? Array("null".utf8) : raw)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
         bytes.append(UInt8(ascii: "}"))
         return jsonResponse(bytes)
     }
@@ -159,5 +105,35 @@ struct ScanRoutes {
         if let v = m.offsetMs { d["offset_ms"] = v }
         if let v = m.songLink { d["song_link"] = v }
         return d
+    }
+
+    static func paramsJSON(_ p: AuddParams) -> [String: Any] {
+        var d: [String: Any] = ["skip": p.skip, "every": p.every, "skip_first_seconds": p.skipFirstSeconds]
+        if let l = p.limit { d["limit"] = l }
+        return d
+    }
+
+    static func callJSON(_ c: AuddCall) -> [String: Any] {
+        var d: [String: Any] = [
+            "pass": c.pass, "params": paramsJSON(c.params), "billed_requests": c.billedRequests, "matched_chunks": c.matchedChunks,
+        ]
+        if let e = c.error { d["error"] = e }
+        return d
+    }
+
+    static func planJSON(_ p: ScanPlanRecord) -> [String: Any] {
+        var d: [String: Any] = ["mode": p.mode, "kind": p.kind, "reason": p.reason, "max_escalations": p.maxEscalations]
+        if let v = p.durationSeconds { d["duration_s"] = v }
+        if let v = p.durationSource { d["duration_source"] = v }
+        if let v = p.tier { d["tier"] = v }
+        if let v = p.params { d["params"] = paramsJSON(v) }
+        return d
+    }
+
+    static func knownJSON(_ k: KnownMatch) -> [String: Any] {
+        [
+            "ref_id": k.refId, "upload_offset_ms": k.uploadOffsetMs, "reference_offset_ms": k.referenceOffsetMs,
+            "matched_ms": k.matchedMs, "ber": Double(k.berBasisPoints) / 10_000, "verdict": k.verdict,
+        ]
     }
 }

@@ -1,13 +1,13 @@
 import EventLog
 
-/// A copyright scanner: sends one audio URL to a fingerprinting provider and reports the songs it
-/// recognised, or why it could not tell.
+/// A copyright scanner: sends one audio URL, with the sampling parameters of one pass, to a
+/// fingerprinting provider and reports the songs it recognised, or why it could not tell.
 public protocol Scanner: Sendable {
     /// Recorded in `ScanRecorded.provider` (e.g. `audd`).
     var provider: String { get }
     /// Throws `ScanFailure` when the provider gave no usable answer (a failed scan is never a
     /// clean one); any other error is treated the same way by the route.
-    func scan(audioURL: String) async throws -> ScanOutcome
+    func scan(audioURL: String, params: AuddParams) async throws -> ScanOutcome
 }
 
 /// What a provider found in one audio file.
@@ -31,6 +31,8 @@ public struct ScanFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case timeout
         /// An HTTP status other than 2xx.
         case httpStatus
+        /// The labeler could not download the audio itself (size, time, HTTP status).
+        case download
         /// The provider said `status: error` (bad token, unreadable audio, …).
         case providerError
         /// Not JSON, or JSON of an unexpected shape.

@@ -30,6 +30,8 @@ public final class LabelerService: Sendable {
     public let key: SigningKey
     public let logger: Logger
     let resigner: Resigner
+    /// Fingerprints of scanned uploads (for known-content references and retro-scans).
+    public let fingerprints: FingerprintStore
 
     /// Opens the data directory and checks (or, on first run, records) the labeler's identity:
     /// the log's first event names the DID and key; a configured key that is not the log's
@@ -64,6 +66,7 @@ public final class LabelerService: Sendable {
             logger.notice("new labeler identity recorded", metadata: ["did": "\(did)", "key": "\(config.signingKey.publicKey.didKey)"])
         }
         resigner = try Resigner(store: store, key: config.signingKey, did: did, logger: logger)
+        fingerprints = try FingerprintStore(env: store.env)
     }
 
     public func close() {

@@ -8,9 +8,14 @@ import Projections
 /// double-apply (e.g. two resolutions of one flag emit one negation).
 public struct ModerationCommands: Sendable {
     public let service: LabelerService
+    /// Thresholds of the known-content retro-scan a confirmation starts.
+    public let knownContent: KnownContentThresholds
     public static let copyrightValue = CopyrightFlagsProjection.labelValue
 
-    public init(service: LabelerService) { self.service = service }
+    public init(service: LabelerService, knownContent: KnownContentThresholds = KnownContentThresholds()) {
+        self.service = service
+        self.knownContent = knownContent
+    }
 
     public struct CommandError: Error, Sendable, CustomStringConvertible {
         public let status: Int
@@ -85,7 +90,9 @@ public struct ModerationCommands: Sendable {
         }
     }
 
-    /// Records review decisions; `clear` negates the flag and resolves it as fingerprint noise.
+    /// Records review decisions; `clear` negates the flag and resolves it as fingerprint noise;
+    /// `confirm` turns the subject's scanned audio (when its fingerprint is stored) into a
+    /// known-content reference, in the same append, then re-checks the stored catalogue locally.
     /// The batch completes when every flag in it has a decision.
     public func submit(batchId: String, decisions: [Decision], actor: Actor) async throws -> (resolved: Int, completed: Bool) {
         var seen = Set<String>()
@@ -94,8 +101,15 @@ public struct ModerationCommands: Sendable {
         for d in decisions where d.decision == .clear {
             negations[d.uri] = try service.makeLabel(LabelRequest(uri: d.uri, val: Self.copyrightValue, neg: true)).signed(with: service.key)
         }
+        let known = KnownContentService(service: service, thresholds: knownContent)
+        var references: [String: KnownContentAdded] = [:]
+        for d in decisions where d.decision == .confirm {
+            references[d.uri] = try known.reference(uri: d.uri, reason: "operator-confirmed", work: nil)
+        }
         let store = service.store
         let signedNegations = negations
+        let newReferences = references
+        let added = Mutex<[KnownContentAdded]>([])
         let result = Mutex((0, false))
         try await service.log.append(deciding: { txn in
             guard let batch = try store.batches.batch(batchId, txn) else { throw CommandError.notFound("no review batch \(batchId)") }
@@ -107,6 +121,12 @@ public struct ModerationCommands: Sendable {
             var resolved = 0
             for d in decisions {
                 events.append(ReviewDecisionRecorded(batchId: batchId, uri: d.uri, decision: d.decision).event(actor: actor))
+                if let ref = newReferences[d.uri], try store.known.reference(ref.refId, txn).map({ $0.removed }) ?? true,
+                    !added.withLock({ $0.contains { $0.refId == ref.refId } })
+                {
+                    events.append(ref.event(actor: actor))
+                    added.withLock { $0.append(ref) }
+                }
                 if d.decision == .clear, let flag = try store.flags.record(uri: d.uri, txn), flag.isFlag, flag.resolution == nil {
                     events.append(LabelApplied(label: signedNegations[d.uri]!).event(actor: actor))
                     events.append(FlagResolved(uri: d.uri, val: Self.copyrightValue, reason: .fingerprintNoise, notes: "batch review: cleared")
@@ -120,6 +140,7 @@ public struct ModerationCommands: Sendable {
             result.withLock { $0 = (resolved, completed) }
             return events
         })
+        for ref in added.withLock({ $0 }) { _ = try await known.retroScan(ref) }
         let (resolved, completed) = result.withLock { $0 }
         return (resolved, completed)
     }

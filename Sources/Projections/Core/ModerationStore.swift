@@ -21,6 +21,9 @@ public final class ModerationStore: Sendable {
     public let audit: AuditProjection
     public let reports: ReportsProjection
     public let scanStats: ScanStatsProjection
+    public let verdicts: VerdictCacheProjection
+    public let trust: UploaderTrustProjection
+    public let known: KnownContentProjection
 
     /// Every read model, in apply order.
     public static func makeProjections(env: LMDBEnvironment) throws -> [any Projection] {
@@ -29,6 +32,7 @@ public final class ModerationStore: Sendable {
             try LabelStreamProjection(env: env), try CopyrightFlagsProjection(env: env),
             try ReviewBatchesProjection(env: env), try SensitiveImagesProjection(env: env),
             try AuditProjection(env: env), try ReportsProjection(env: env), try ScanStatsProjection(env: env),
+            try VerdictCacheProjection(env: env), try UploaderTrustProjection(env: env), try KnownContentProjection(env: env),
         ]
     }
 
@@ -51,6 +55,9 @@ public final class ModerationStore: Sendable {
         audit = all[6] as! AuditProjection
         reports = all[7] as! ReportsProjection
         scanStats = all[8] as! ScanStatsProjection
+        verdicts = all[9] as! VerdictCacheProjection
+        trust = all[10] as! UploaderTrustProjection
+        known = all[11] as! KnownContentProjection
         if readOnly {
             log = nil
         } else {

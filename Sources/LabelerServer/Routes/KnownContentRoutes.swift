@@ -1,0 +1,132 @@
+import EventLog
+import Foundation
+import Hummingbird
+import LabelerCore
+import Projections
+
+/// The known-content index over the admin API:
+/// - `POST /admin/known-content` `{uri}` (the subject's last scanned audio) or `{audio_url, uri?}`
+///   (downloaded and fingerprinted now), `work?`: adds a reference (`known-content.added`), then
+///   re-checks the stored catalogue locally; answers `{ref_id, seq, items, already, retro_scan}`.
+/// - `POST /admin/known-content/remove` `{ref_id, reason?}`: takes a reference out of force.
+/// - `GET /admin/known-content?limit=`: references (without prints) and the latest recorded
+///   matches (`review` ones wait for an operator and never labelled anything).
+struct KnownContentRoutes {
+    let service: LabelerService
+    let settings: ScanSettings
+    let maxBody: Int
+
+    var known: KnownContentService { KnownContentService(service: service, thresholds: settings.known) }
+
+    struct AddBody: Decodable {
+        var uri: String?
+        var audio_url: String?
+        var work: String?
+    }
+
+    struct RemoveBody: Decodable {
+        var ref_id: String
+        var reason: String?
+    }
+
+    func add(_ request: Request) async throws -> Response {
+        let body = try await decodeBody(AddBody.self, request, limit: maxBody)
+        if let u = body.uri { try requireSubject(u) }
+        try requireText(body.work, field: "work", max: 1024)
+        let ref: KnownContentAdded
+        switch (body.uri, body.audio_url) {
+        case (_, let url?):
+            try ScanRequest.validateAudioURL(url)
+            ref = try await fromAudio(url, uri: body.uri, work: body.work)
+        case (let uri?, nil):
+            guard let r = try known.reference(uri: uri, reason: "admin", work: body.work) else {
+                throw XRPCError(.notFound, "NotFound", "no stored fingerprint for \(uri): scan it first, or give audio_url")
+            }
+            ref = r
+        case (nil, nil):
+            throw XRPCError.invalidRequest("give uri (a scanned subject) or audio_url")
+        }
+        let store = service.store
+        if let existing = try store.read({ try store.known.reference(ref.refId, $0) }), !existing.removed {
+            return try jsonResponse(["ref_id": ref.refId, "seq": existing.addedSeq, "items": existing.items, "already": true])
+        }
+        let seq = try await service.log.append(ref.event(actor: .admin()))
+        let retro = try await known.retroScan(ref)
+        return try jsonResponse([
+            "ref_id": ref.refId, "seq": seq, "items": ref.fingerprint.count / 4, "already": false,
+            "retro_scan": [
+                "checked": retro.checked, "labelled": retro.labelled,
+                "matches": retro.matched.map { f -> [String: Any] in
+                    var d = ScanRoutes.knownJSON(f.match)
+                    d["content_hash"] = f.contentHash
+                    if let u = f.uri { d["uri"] = u }
+                    return d
+                },
+            ],
+        ])
+    }
+
+    /// Downloads and fingerprints audio for a reference (and stores the fingerprint).
+    func fromAudio(_ url: String, uri: String?, work: String?) async throws -> KnownContentAdded {
+        let downloader = AudioDownloader(
+            maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds), directory: settings.downloadDirectory)
+        let audio: DownloadedAudio
+        do { audio = try await downloader.download(url) } catch { throw XRPCError(.badGateway, "UpstreamFailure", error.message) }
+        defer { audio.remove() }
+        let items: [UInt32]
+        do { items = try await MediaTools.fingerprint(audio.path) } catch {
+            throw XRPCError(.badGateway, "FingerprintFailed", error.description)
+        }
+        guard items.count >= Chromaprint.items(forSeconds: settings.known.excerptSeconds) else {
+            throw XRPCError.invalidRequest("the audio is too short to fingerprint (\(items.count) items)")
+        }
+        try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: uri)
+        return KnownContentAdded(
+            refId: KnownContentService.refId(contentHash: audio.blobCID), reason: "admin", uri: uri, contentHash: audio.blobCID,
+            fingerprint: Chromaprint.bytes(items), work: work)
+    }
+
+    func remove(_ request: Request) async throws -> Response {
+        let body = try await decodeBody(RemoveBody.self, request, limit: maxBody)
+        try requireText(body.reason, field: "reason", max: 1024)
+        let store = service.store
+        guard let ref = try store.read({ try store.known.reference(body.ref_id, $0) }) else {
+            throw XRPCError(.notFound, "NotFound", "no known-content reference \(body.ref_id)")
+        }
+        if ref.removed { return try jsonResponse(["ref_id": ref.refId, "already": true]) }
+        let seq = try await service.log.append(KnownContentRemoved(refId: ref.refId, reason: body.reason).event(actor: .admin()))
+        return try jsonResponse(["ref_id": ref.refId, "seq": seq, "already": false])
+    }
+
+    func list(_ request: Request) throws -> Response {
+        var limit = 100
+        if let l = request.uri.queryParameters["limit"] {
+            guard let v = Int(String(l)), (1...1000).contains(v) else { throw XRPCError.invalidRequest("limit must be an integer from 1 to 1000") }
+            limit = v
+        }
+        let store = service.store
+        let (refs, matches) = try store.read { txn in (try store.known.references(txn), try store.known.recordedMatches(limit: limit, txn)) }
+        return try jsonResponse([
+            "references": refs.map { r -> [String: Any] in
+                var d: [String: Any] = [
+                    "ref_id": r.refId, "reason": r.reason, "items": r.items, "seconds": Chromaprint.milliseconds(items: r.items) / 1000,
+                    "added_seq": r.addedSeq, "added_at": r.addedAt, "removed": r.removed,
+                ]
+                if let v = r.uri { d["uri"] = v }
+                if let v = r.contentHash { d["content_hash"] = v }
+                if let v = r.work { d["work"] = v }
+                if let v = r.removedReason { d["removed_reason"] = v }
+                return d
+            },
+            "matches": matches.map { m -> [String: Any] in
+                var d = ScanRoutes.knownJSON(m.match)
+                d["seq"] = m.seq
+                d["at"] = m.at
+                d["source"] = m.source
+                if let v = m.uri { d["uri"] = v }
+                if let v = m.contentHash { d["content_hash"] = v }
+                return d
+            },
+        ])
+    }
+}

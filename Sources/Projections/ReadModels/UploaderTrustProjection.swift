@@ -1,0 +1,52 @@
+import EventLog
+import LabelerCore
+
+/// What operators decided about one uploader (the DID that owns the subjects).
+public struct UploaderRecord: Codable, Sendable, Equatable {
+    /// Flags resolved as `original_artist`: the uploader is the artist AuDD matched.
+    public var originalArtist = 0
+    /// Flags an operator confirmed as violations.
+    public var confirmedViolations = 0
+}
+
+/// Uploader trust, per DID: from `flag.resolved` (reason `original_artist`) and review decisions
+/// `confirm`. The DID of a subject is its AT-URI's authority (or the subject itself).
+public final class UploaderTrustProjection: Projection, @unchecked Sendable {
+    public static let name = "uploader-trust"
+    public static let version = 1
+    let byDID: MDB_dbi_t
+    public var databases: [MDB_dbi_t] { [byDID] }
+
+    public init(env: LMDBEnvironment) throws {
+        byDID = try env.database("trust.bydid")
+    }
+
+    /// `at://did:plc:x/coll/rkey` → `did:plc:x`; a DID → itself.
+    public static func uploader(of subject: String) -> String? {
+        if subject.hasPrefix("did:") { return subject }
+        guard subject.hasPrefix("at://") else { return nil }
+        let authority = subject.dropFirst(5).prefix { $0 != "/" }
+        return authority.hasPrefix("did:") ? String(authority) : nil
+    }
+
+    public func record(did: String, _ txn: LMDBTransaction) throws -> UploaderRecord? {
+        try Record.get(UploaderRecord.self, txn, byDID, Array(did.utf8))
+    }
+
+    func update(_ subject: String, _ txn: LMDBTransaction, _ change: (inout UploaderRecord) -> Void) throws {
+        guard let did = Self.uploader(of: subject) else { return }
+        var r = try record(did: did, txn) ?? UploaderRecord()
+        change(&r)
+        try Record.put(r, txn, byDID, Array(did.utf8))
+    }
+
+    public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
+        switch decoded {
+        case .flagResolved(let e) where e.reason == .originalArtist:
+            try update(e.uri, txn) { $0.originalArtist += 1 }
+        case .reviewDecisionRecorded(let e) where e.decision == .confirm:
+            try update(e.uri, txn) { $0.confirmedViolations += 1 }
+        default: break
+        }
+    }
+}
