@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 import LabelerCore
 
 /// The latest label per (src, uri, cid, val), negations included, findable in seq order overall,
@@ -121,31 +122,44 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     /// nil when a pattern is `*` or a prefix too broad to collect (the caller walks in seq order).
     func candidateSeqs(_ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, prefixScanCap: Int) throws -> [UInt64]? {
         if patterns.contains(.all) { return nil }
-        var set = Set<UInt64>()
+        // One pattern yields each (uri, seq) entry once; several may overlap and are deduplicated.
+        var seqs: [UInt64] = []
         for p in patterns {
             switch p {
             case .all: return nil
             case .exact(let uri):
                 let prefix = Array(uri.utf8) + [0]
                 try txn.scan(byURI, from: Key.withSeq(Array(uri.utf8), after + 1)) { k, _ in
-                    guard k.starts(with: prefix), k.count == prefix.count + 8 else { return false }
-                    set.insert(Key.seqSuffix(k))
+                    guard k.count == prefix.count + 8, Self.hasPrefix(k, prefix) else { return false }
+                    seqs.append(Key.seqSuffix(k))
                     return true
                 }
             case .prefix(let p):
                 let prefix = Array(p.utf8)
                 var seen = 0
                 try txn.scan(byURI, from: prefix) { k, _ in
-                    guard k.starts(with: prefix) else { return false }
+                    guard Self.hasPrefix(k, prefix) else { return false }
                     seen += 1
                     let s = Key.seqSuffix(k)
-                    if s > after { set.insert(s) }
+                    if s > after { seqs.append(s) }
                     return seen < prefixScanCap
                 }
                 if seen >= prefixScanCap { return nil }  // a very broad prefix: walk in seq order instead
             }
         }
-        return set.sorted()
+        seqs.sort()
+        if patterns.count > 1 {
+            var unique: [UInt64] = []
+            unique.reserveCapacity(seqs.count)
+            for s in seqs where unique.last != s { unique.append(s) }
+            return unique
+        }
+        return seqs
+    }
+
+    @inline(__always)
+    static func hasPrefix(_ key: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+        key.count >= prefix.count && prefix.withUnsafeBytes { memcmp(key.baseAddress!, $0.baseAddress!, prefix.count) == 0 }
     }
 
     static func matches(_ l: Label, _ patterns: [Pattern]) -> Bool {
