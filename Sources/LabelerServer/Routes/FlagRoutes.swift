@@ -81,11 +81,16 @@ struct FlagRoutes {
     }
 
     struct ResolveBody: StrictBody {
-        static let fields: Set<String> = ["uri", "val", "reason", "notes"]
+        static let fields: Set<String> = ["uri", "val", "reason", "notes", "resolved_by", "automated"]
         var uri: String
         var val: String?
         var reason: String
         var notes: String?
+        /// Who decided (recorded as the event's actor `admin:NAME`).
+        var resolved_by: String?
+        /// True when a program decided, not a person (`labeler loop`): recorded as actor `loop`,
+        /// so read models that trust human decisions (uploader trust, verdict reuse) can tell.
+        var automated: Bool?
     }
 
     func resolve(_ request: Request) async throws -> Response {
@@ -96,11 +101,13 @@ struct FlagRoutes {
                 "reason must be one of \(ResolutionReason.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         try requireText(body.notes, field: "notes", max: 10_000)
+        try requireText(body.resolved_by, field: "resolved_by", max: 256)
+        let actor: Actor = body.automated == true ? .loop : .admin(body.resolved_by)
         let val = body.val ?? ModerationCommands.copyrightValue
         guard val == ModerationCommands.copyrightValue else {
             throw XRPCError.invalidRequest("only \(ModerationCommands.copyrightValue) flags are resolved here; use /emit-label with neg for others")
         }
-        let r = try await commands.resolve(uri: body.uri, val: val, reason: reason, notes: body.notes, actor: .admin())
+        let r = try await commands.resolve(uri: body.uri, val: val, reason: reason, notes: body.notes, actor: actor)
         return try jsonResponse([
             "seq": r.seq, "already_resolved": r.alreadyResolved,
             "message": r.alreadyResolved ? "\(body.uri) was already resolved" : "created negation label for \(body.uri)",
