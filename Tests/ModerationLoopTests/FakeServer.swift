@@ -45,6 +45,10 @@ struct FakeServer: Sendable {
                 method: request.method.rawValue, path: request.uri.path, query: query, headers: headers, body: String(buffer: buffer))
             log.requests.withLock { $0.append(recorded) }
             let (status, text) = await handler(recorded)
+            // A 3xx answer's text is its Location.
+            if (300..<400).contains(status) {
+                return Response(status: .init(code: status), headers: [.location: text, .contentLength: "0"])
+            }
             return Response(
                 status: .init(code: status), headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))

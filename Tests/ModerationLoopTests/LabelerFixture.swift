@@ -85,3 +85,10 @@ struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
 }
+
+extension LabelerFixture {
+    /// A `GET` whatever its status: `(status, body)`.
+    func raw(_ uri: String) async throws -> (Int, String) {
+        try await client.execute(uri: uri, method: .get, headers: auth) { r in (Int(r.status.code), String(buffer: r.body)) }
+    }
+}

@@ -11,12 +11,12 @@ struct LoopRun {
 
     static func run(
         labeler: LabelerFixture, tracks: String, environment: [String: String] = [:], dryRun: Bool = false, limit: Int? = nil,
-        token: String? = nil
+        token: String? = nil, env runEnv: LoopEnvironment = .dev, serviceURL: String? = nil
     ) async throws -> LoopRun {
         var env = environment
         env["MODERATION_AUTH_TOKEN"] = token ?? labeler.token
         let settings = try LoopSettings.resolve(
-            environment: env, env: .dev, serviceURL: labeler.url, trackAPI: tracks, dryRun: dryRun, limit: limit,
+            environment: env, env: runEnv, serviceURL: serviceURL ?? labeler.url, trackAPI: tracks, dryRun: dryRun, limit: limit,
             timeouts: .init(all: .seconds(5)))
         let lines = Mutex<[String]>([])
         let write: @Sendable (String) -> Void = { s in lines.withLock { $0.append(s) } }
@@ -33,4 +33,8 @@ struct LoopRun {
     func flag(_ uri: String) -> FlagOutcome { report.flags.first { $0.uri == uri }! }
 }
 
-func trackURI(_ n: Int) -> String { "at://did:plc:uploader\(n)/fm.plyr.track/3kloop\(n)" }
+/// A track of the dev deployment (the harness runs `--env dev`).
+func trackURI(_ n: Int) -> String { trackURI(n, collection: "fm.plyr.dev.track") }
+
+/// `fm.plyr.track` is production, `fm.plyr.stg.track` staging, `fm.plyr.dev.track` dev.
+func trackURI(_ n: Int, collection: String) -> String { "at://did:plc:uploader\(n)/\(collection)/3kloop\(n)" }

@@ -114,8 +114,14 @@ struct FlagRoutes {
         ])
     }
 
+    static let maxListLimit = 10_000
+
+    /// `?filter=`, and for paging: `order=newest|oldest` (newest by default), `limit` (1 to
+    /// 10,000, the default) and `cursor` (the seq of the last flag of the previous page). The
+    /// answer carries `cursor` when more flags follow in that order.
     func list(_ request: Request) throws -> Response {
-        let filter = request.uri.queryParameters["filter"].map(String.init) ?? "pending"
+        let q = request.uri.queryParameters
+        let filter = q["filter"].map(String.init) ?? "pending"
         let states: Set<FlagRecord.State>? = switch filter {
         case "pending": [.pending]
         case "resolved": [.resolved]
@@ -123,16 +129,45 @@ struct FlagRoutes {
         case "all": nil
         default: throw XRPCError.invalidRequest("filter must be pending, confirmed, resolved or all")
         }
+        let oldestFirst: Bool = switch q["order"].map(String.init) ?? "newest" {
+        case "newest": false
+        case "oldest": true
+        default: throw XRPCError.invalidRequest("order must be newest or oldest")
+        }
+        var limit = Self.maxListLimit
+        if let l = q["limit"] {
+            guard let n = Int(String(l)), (1...Self.maxListLimit).contains(n) else {
+                throw XRPCError.invalidRequest("limit must be a whole number from 1 to \(Self.maxListLimit)")
+            }
+            limit = n
+        }
+        var cursor: UInt64? = nil
+        if let c = q["cursor"] {
+            guard let n = UInt64(String(c)) else { throw XRPCError.invalidRequest("cursor must be a flag seq (a whole number)") }
+            cursor = n
+        }
         let store = service.store
-        let (flags, inReview) = try store.read { txn in (try store.flags.list(states: states, txn), try Self.awaitingReview(store, txn)) }
-        return try jsonResponse([
+        let (all, inReview) = try store.read { txn in
+            (try store.flags.list(states: states, limit: Int.max, txn), try Self.awaitingReview(store, txn))
+        }
+        var ordered = oldestFirst ? Array(all.reversed()) : all
+        if let cursor {
+            ordered.removeAll { f in
+                guard let s = f.labelSeq else { return true }
+                return oldestFirst ? s <= cursor : s >= cursor
+            }
+        }
+        let flags = Array(ordered.prefix(limit))
+        var out: [String: Any] = [
             "tracks": flags.map { f in
                 var j = Self.json(f)
                 if f.state == .pending, let id = inReview[f.uri] { j["review_batch"] = id }
                 return j
             },
             "count": flags.count,
-        ])
+        ]
+        if ordered.count > limit, let last = flags.last?.labelSeq { out["cursor"] = last }
+        return try jsonResponse(out)
     }
 
     /// Flags waiting in a pending review batch without a decision yet (uri → batch id), so a

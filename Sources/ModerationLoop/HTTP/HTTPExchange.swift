@@ -112,12 +112,17 @@ public struct HTTPExchange: Sendable {
 
 extension HTTPClient {
     /// A client for one run of the loop: a refused connection fails at once instead of being
-    /// retried until the deadline (a scheduler run should say "PDS unreachable", not hang).
+    /// retried until the deadline (a scheduler run should say "PDS unreachable", not hang), and
+    /// redirects are not followed.
     /// The caller shuts it down.
     public static func forLoop() -> HTTPClient {
         var config = HTTPClient.Configuration()
         config.connectionPool.retryConnectionEstablishment = false
         config.timeout.connect = .seconds(10)
+        // Never follow a redirect: AsyncHTTPClient would replay X-Moderation-Key and the
+        // Anthropic x-api-key to whatever host a 3xx names. A 3xx comes back as it is and every
+        // caller takes it as an unexpected answer (a track check keeps the flag).
+        config.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
     }
 }

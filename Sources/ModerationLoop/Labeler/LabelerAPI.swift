@@ -30,27 +30,52 @@ public struct LabelerAPI: Sendable {
         return answer
     }
 
-    /// Oldest first, so a run with `--limit` works through the queue in order.
-    public func pendingFlags() async throws(Failure) -> [PendingFlag] {
-        struct Page: Decodable { var tracks: [PendingFlag] }
-        let answer = try await call("listing pending flags") { () async throws(TransportFailure) in
-            try await http.get(join(baseURL, "/admin/flags?filter=pending"), headers: auth)
+    /// Flags asked for per page of `GET /admin/flags`.
+    public static let pageSize = 10_000
+
+    /// Every pending flag, oldest first, so a run with `--limit` works through the queue in
+    /// order: page by page (`order=oldest`, `cursor` = the last seq seen) until no `cursor` comes
+    /// back, never stopping at the route's default cap.
+    public func pendingFlags(pageSize: Int = LabelerAPI.pageSize) async throws(Failure) -> [PendingFlag] {
+        struct Page: Decodable {
+            var tracks: [PendingFlag]
+            var cursor: UInt64?
         }
-        do {
-            let flags = try answer.decode(Page.self).tracks
-            return flags.enumerated().sorted { a, b in
-                (a.element.seq ?? .max, a.offset) < (b.element.seq ?? .max, b.offset)
-            }.map(\.element)
-        } catch {
-            throw Failure(status: answer.status, description: "listing pending flags: unexpected answer from the labeler: \(error)")
+        var all: [PendingFlag] = []
+        var after: UInt64? = nil
+        while true {
+            let path = "/admin/flags?filter=pending&order=oldest&limit=\(pageSize)" + (after.map { "&cursor=\($0)" } ?? "")
+            let answer = try await call("listing pending flags") { () async throws(TransportFailure) in
+                try await http.get(join(baseURL, path), headers: auth)
+            }
+            let page: Page
+            do { page = try answer.decode(Page.self) } catch {
+                throw Failure(status: answer.status, description: "listing pending flags: unexpected answer from the labeler: \(error)")
+            }
+            all += page.tracks
+            guard let next = page.cursor, !page.tracks.isEmpty else { break }
+            guard after.map({ next > $0 }) ?? true else {
+                throw Failure(status: answer.status, description: "listing pending flags: the labeler's cursor did not advance (\(next))")
+            }
+            after = next
         }
+        return all.enumerated().sorted { a, b in
+            (a.element.seq ?? .max, a.offset) < (b.element.seq ?? .max, b.offset)
+        }.map(\.element)
     }
+
+    /// Who the labeler records for the loop's resolutions: `automated` makes the event's actor
+    /// `loop`, so read models that trust human decisions (uploader trust, verdict reuse) can
+    /// leave a program's decisions out.
+    public static let resolvedBy = "moderation-loop"
 
     public func resolve(uri: String, reason: String, notes: String) async throws(Failure) {
         struct Body: Encodable {
             var uri: String
             var reason: String
             var notes: String
+            var automated = true
+            var resolved_by = LabelerAPI.resolvedBy
         }
         _ = try await call("resolving \(uri)") { () async throws(TransportFailure) in
             try await http.postJSON(join(baseURL, "/admin/resolve"), Body(uri: uri, reason: reason, notes: notes), headers: auth)

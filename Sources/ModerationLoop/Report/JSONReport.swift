@@ -16,7 +16,8 @@ extension LoopReport {
         }
         var doc: [String: Any] = [
             "env": env.rawValue, "dry_run": dryRun, "service_url": serviceURL, "track_api": trackAPI, "analyzers": analyzers,
-            "notifiers": notifiers, "pending": pending, "awaiting_review": awaitingReview, "processed": flags.count, "flags": flags.map(flag),
+            "notifiers": notifiers, "pending": pending, "awaiting_review": awaitingReview,
+            "skipped": skipped.map { ["uri": $0.uri, "reason": $0.reason] }, "processed": flags.count, "flags": flags.map(flag),
             "counts": [
                 "deleted": deleted, "false_positive": count(.falsePositive), "violation": count(.violation),
                 "needs_human": count(.needsHuman),

@@ -80,6 +80,7 @@ public struct TextReporter: Sendable {
         let verb = r.dryRun ? "would resolve" : "resolved"
         var parts = ["\(r.pending) pending"]
         if r.awaitingReview > 0 { parts.append("\(r.awaitingReview) already in review") }
+        if !r.skipped.isEmpty { parts.append("\(r.skipped.count) skipped (other environment)") }
         parts += ["\(r.flags.count) processed", "\(resolved.count) \(verb) (\(r.deleted) deleted, \(resolved.count - r.deleted) false positive)"]
         if let b = r.batch {
             parts.append("\(b.flagCount) in review batch \(b.id)")

@@ -35,6 +35,17 @@ public struct LoopReport: Sendable {
     public var pending = 0
     /// Pending flags skipped because they already wait, undecided, in a pending review batch.
     public var awaitingReview = 0
+    /// A pending flag this run did not touch, and why (another environment's track).
+    public struct Skipped: Sendable, Equatable {
+        public var uri: String
+        public var reason: String
+        public init(uri: String, reason: String) {
+            self.uri = uri
+            self.reason = reason
+        }
+    }
+    /// Pending flags of another environment than `--env`: left for that environment's run.
+    public var skipped: [Skipped] = []
     public var flags: [FlagOutcome] = []
     public var batch: LabelerAPI.Batch?
     public var batchURL: String?

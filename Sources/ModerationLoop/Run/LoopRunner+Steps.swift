@@ -9,6 +9,20 @@ extension LoopRunner {
         }
         run.report.pending = flags.count
         observe(.line(.info, uri: nil, "\(flags.count) pending"))
+        // Another deployment's flags: its track API, not ours, can say whether the track exists.
+        let env = settings.env
+        let foreign = flags.filter { LoopEnvironment.of(uri: $0.uri) != env }
+        if !foreign.isEmpty {
+            flags.removeAll { LoopEnvironment.of(uri: $0.uri) != env }
+            run.report.skipped = foreign.map { f in
+                let other = LoopEnvironment.of(uri: f.uri)?.rawValue ?? "not a plyr.fm record"
+                return .init(uri: f.uri, reason: "other environment (\(other))")
+            }
+            let byEnv = Dictionary(grouping: foreign) { LoopEnvironment.of(uri: $0.uri)?.rawValue ?? "not plyr.fm" }
+                .map { "\($0.value.count) \($0.key)" }.sorted()
+            observe(.line(.info, uri: nil, "\(foreign.count) of another environment skipped (\(byEnv.joined(separator: ", "))): "
+                + "this run is --env \(env.rawValue)"))
+        }
         // Triaged by an earlier run and not reviewed yet: a human already has the link.
         let waiting = flags.filter { $0.reviewBatch != nil }
         if !waiting.isEmpty {

@@ -22,4 +22,20 @@ public enum LoopEnvironment: String, Sendable, CaseIterable, Codable {
     }
 
     public var tag: String { "[PLYR-MOD:\(rawValue.uppercased())]" }
+
+    /// The deployment a flagged track belongs to, from its URI's collection: `fm.plyr.stg.*` is
+    /// staging, `fm.plyr.dev.*` dev, any other `fm.plyr.*` production (the rule of the admin
+    /// pages' `AdminLinks.environment`); nil for a subject that is no plyr.fm record. One labeler
+    /// serves staging and production, so a run only acts on the flags of its own `--env`: a
+    /// staging track id asked of the production track API answers 404 and would look deleted.
+    public static func of(uri: String) -> LoopEnvironment? {
+        guard uri.hasPrefix("at://") else { return nil }
+        let parts = uri.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 2 else { return nil }
+        let collection = parts[1]
+        if collection.hasPrefix("fm.plyr.stg.") { return .staging }
+        if collection.hasPrefix("fm.plyr.dev.") { return .dev }
+        if collection.hasPrefix("fm.plyr.") { return .prod }
+        return nil
+    }
 }

@@ -52,8 +52,8 @@ public struct LoopSettings: Sendable {
         }
         var missing: [String] = []
         var invalid: [String] = []
-        func url(_ v: String, _ name: String) -> String {
-            if !isHTTPURL(v) { invalid.append("\(name) is not an http(s) URL: \(v)") }
+        func url(_ v: String, _ name: String, secret: Bool = false) -> String {
+            if !isHTTPURL(v) { invalid.append("\(name) is not an http(s) URL" + (secret ? "" : ": \(v)")) }
             return v
         }
 
@@ -86,7 +86,7 @@ public struct LoopSettings: Sendable {
                 invalid.append("a Bluesky DM needs all of \(dm.joined(separator: ", ")) (\(dmSet.joined(separator: ", ")) set)")
             }
         }
-        let webhook = value("NOTIFY_WEBHOOK_URL").map { url($0, "NOTIFY_WEBHOOK_URL") }
+        let webhook = value("NOTIFY_WEBHOOK_URL").map { url($0, "NOTIFY_WEBHOOK_URL", secret: true) }
 
         guard missing.isEmpty, invalid.isEmpty else { throw SettingsError(missing: missing, invalid: invalid) }
         return LoopSettings(
