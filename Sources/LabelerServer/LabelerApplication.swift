@@ -135,7 +135,7 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
     admin.get("/admin/reports") { request, _ in try reports.list(request) }
     admin.post("/admin/reports/{id}/resolve") { request, ctx in try await reports.resolve(ctx.parameters.get("id") ?? "", request) }
 
-    let ui = AdminUI(service: service, metrics: metrics)
+    let ui = AdminUI(service: service, metrics: metrics, usdPer1000: config.scan.usdPer1000Requests)
     ui.registerPages(router)
     ui.registerPartials(admin)
 

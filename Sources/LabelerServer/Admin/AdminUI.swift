@@ -12,10 +12,15 @@ import Replay
 struct AdminUI {
     let service: LabelerService
     let metrics: ServerMetrics
+    /// AuDD's price, for the spend figures (`AUDD_USD_PER_1000`).
+    var usdPer1000: Double = ScanSettings().usdPer1000Requests
 
     static let flagListLimit = 500
     static let historyLimit = 1000
     static let reportListLimit = 100
+    /// Known-content matches read, and borderline ones shown, on the dashboard.
+    static let knownMatchScan = 5000
+    static let knownReviewLimit = 100
 
     /// `GET /admin`, `GET /admin/review/{id}`, `GET /admin/static/{file}`: public (listed in `publicRoutes`).
     func registerPages(_ router: Router<LabelerRequestContext>) {
@@ -30,6 +35,7 @@ struct AdminUI {
         admin.get("/admin/partials/flags") { request, _ in try flags(request) }
         admin.get("/admin/partials/reports") { request, _ in try reports(request) }
         admin.get("/admin/partials/images") { _, _ in try images() }
+        admin.get("/admin/partials/known-review") { _, _ in try knownReview() }
         admin.get("/admin/partials/history") { request, _ in try history(request) }
         admin.get("/admin/partials/review/{id}") { _, ctx in try batch(ctx.parameters.get("id") ?? "") }
     }
@@ -67,7 +73,8 @@ struct AdminUI {
                 head: service.log.head, labels: try store.labels.count(txn), pendingFlags: flags[.pending] ?? 0,
                 confirmedFlags: flags[.confirmed] ?? 0, resolvedFlags: flags[.resolved] ?? 0,
                 openReports: try store.reports.list(status: .open, limit: Int.max, offset: 0, txn).count,
-                subscribers: metrics.subscribers.load(ordering: .relaxed), images: try store.images.all(txn).count)
+                subscribers: metrics.subscribers.load(ordering: .relaxed), images: try store.images.all(txn).count,
+                spend: SpendView(try store.scanStats.totals(txn), usdPer1000: usdPer1000))
         }
         return AdminHeaders.html(AdminTemplates.render("stats", view))
     }
@@ -114,6 +121,23 @@ struct AdminUI {
         let store = service.store
         let all = try store.read { try store.images.all($0) }
         return AdminHeaders.html(AdminTemplates.render("images", ImageListView(count: all.count, images: all.reversed().map(ImageView.init))))
+    }
+
+    /// Borderline known-content matches (verdict `review`), newest first: they never label, so
+    /// this is where a person sees them.
+    func knownReview() throws -> Response {
+        let store = service.store
+        let (all, shown): (Int, [KnownReviewView]) = try store.read { txn in
+            let review = try store.known.recordedMatches(limit: Self.knownMatchScan, txn).filter { $0.match.verdict == "review" }
+            let views = try review.prefix(Self.knownReviewLimit).map { m in
+                KnownReviewView(
+                    m, reference: try store.known.reference(m.match.refId, txn),
+                    flag: try m.uri.flatMap { try store.flags.record(uri: $0, txn) })
+            }
+            return (review.count, views)
+        }
+        let view = KnownReviewListView(count: all, shown: shown.count, truncated: all > shown.count, matches: shown)
+        return AdminHeaders.html(AdminTemplates.render("known_review", view))
     }
 
     func history(_ request: Request) throws -> Response {

@@ -119,6 +119,35 @@ struct StatsView {
     let openReports: Int
     let subscribers: Int
     let images: Int
+    let spend: SpendView
+}
+
+/// What scanning has cost (issue 9), from the scan-stats read model as `GET /admin/costs` has
+/// it: AuDD requests billed, what full scans of the same uploads would have billed, the factor
+/// saved, and both in dollars.
+struct SpendView {
+    let scans: Int
+    let billedRequests: Int
+    let fullScanRequests: Int
+    let savedRequests: Int
+    /// `×4.2`, or `-` before anything was billed.
+    let savingsFactor: String
+    let usdBilled: String
+    let usdFullScan: String
+    let usdPer1000: String
+
+    init(_ t: ScanTotals, usdPer1000: Double) {
+        scans = t.scans
+        billedRequests = t.estimatedRequests
+        fullScanRequests = t.fullScanRequests
+        savedRequests = max(0, t.fullScanRequests - t.estimatedRequests)
+        savingsFactor = t.estimatedRequests > 0
+            ? "×" + String(format: "%.1f", Double(t.fullScanRequests) / Double(t.estimatedRequests)) : "-"
+        func usd(_ requests: Int) -> String { "$" + String(format: "%.2f", Double(requests) * usdPer1000 / 1000) }
+        usdBilled = usd(t.estimatedRequests)
+        usdFullScan = usd(t.fullScanRequests)
+        self.usdPer1000 = String(format: "%.2f", usdPer1000)
+    }
 }
 
 struct ReportView {
