@@ -102,7 +102,8 @@ struct AdminUITests {
     @Test func partialsRefuseAMissingOrWrongKey() async throws {
         try await Harness.run { h in
             let paths = ["/admin/partials/stats", "/admin/partials/flags?filter=all", "/admin/partials/reports",
-                         "/admin/partials/images", "/admin/partials/history?uri=did:plc:abc", "/admin/partials/review/abc"]
+                         "/admin/partials/images", "/admin/partials/known-review", "/admin/partials/history?uri=did:plc:abc",
+                         "/admin/partials/review/abc"]
             for path in paths {
                 for headers: HTTPFields in [[:], [HTTPField.Name("X-Moderation-Key")!: "not-the-admin-key-at-all"]] {
                     let p = try await Self.fetch(h, path, headers: headers)
@@ -253,6 +254,85 @@ struct AdminUITests {
             let images = try await Self.fetch(h, "/admin/partials/images", admin: true).body
             #expect(images.contains("href=\"https://cdn.example.com/a.jpg\""))
             #expect(images.contains("&lt;nsfw&gt;"))
+        }
+    }
+
+    /// Issue 9: spend in the stats partial, from the scan-stats read model.
+    @Test func statsShowScanSpend() async throws {
+        try await Harness.run { h in
+            let before = try await Self.fetch(h, "/admin/partials/stats", admin: true).body
+            #expect(before.contains("data-stat=\"billed\">0<") && before.contains("data-stat=\"savings\">-<"))
+            #expect(before.contains("data-stat=\"usd\">$0.00 <small>of $0.00</small><"))
+            // Two scans: 399 requests billed where full scans would have billed 2400; a failed scan billed 1.
+            for (id, billed, full) in [("a", 100, 1000), ("b", 299, 1400)] {
+                _ = try await h.service.log.append(ScanRecorded(
+                    scanId: id, uri: "at://did:plc:u/fm.plyr.track/\(id)", audioURL: "https://cdn.example/\(id).mp3", status: .ok,
+                    estimatedRequests: billed, fullScanRequests: full).event(actor: .scanner))
+            }
+            _ = try await h.service.log.append(ScanRecorded(
+                scanId: "c", audioURL: "https://cdn.example/c.mp3", status: .failed, error: "x", estimatedRequests: 1).event(actor: .scanner))
+            let stats = try await Self.fetch(h, "/admin/partials/stats", admin: true).body
+            #expect(stats.contains("data-stat=\"billed\">400<"), "\(stats)")
+            #expect(stats.contains("data-stat=\"full-scan\">2400<"))
+            #expect(stats.contains("data-stat=\"savings\">×6.0<"))  // 2400 / 400
+            #expect(stats.contains("data-stat=\"usd\">$2.00 <small>of $12.00</small><"))  // at $5 per 1000
+            #expect(stats.contains("AuDD requests billed for 3 scans, at $5.00 per 1000"))
+            #expect(stats.contains("title=\"2000 requests saved\""))
+            // The same figures as GET /admin/costs.
+            let (status, costs) = try await h.get("/admin/costs", admin: true)
+            #expect(status == 200 && costs["billed_requests"] as? Int == 400 && costs["full_scan_requests"] as? Int == 2400)
+            Self.expectNoInlineCode(stats, "stats")
+        }
+    }
+
+    /// Finding 10: borderline (verdict review) known-content matches on the dashboard, read-only.
+    @Test func knownContentReviewPartialListsBorderlineMatchesEscaped() async throws {
+        try await Harness.run { h in
+            let empty = try await Self.fetch(h, "/admin/partials/known-review", admin: true)
+            #expect(empty.status == 200 && empty.body.contains("No borderline known-content matches."))
+            #expect(try await Self.fetch(h, "/admin/partials/known-review").status == 401)
+
+            let hostile = "<script>alert(1)</script> & \"Daft Punk\""
+            let fingerprint = (0..<400).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+            _ = try await h.service.log.append(KnownContentAdded(
+                refId: "ref-one", reason: "admin", uri: "at://did:plc:ref/fm.plyr.track/orig", contentHash: nil,
+                fingerprint: fingerprint, work: hostile).event(actor: .admin()))
+            let stg = "at://did:plc:up1/fm.plyr.stg.track/3kborder"
+            try await h.emit(stg)
+            func matched(_ uri: String?, hash: String?, verdict: String, upload: Int) -> KnownContentMatched {
+                KnownContentMatched(source: "scan", uri: uri, contentHash: hash, match: KnownMatch(
+                    refId: "ref-one", uploadOffsetMs: upload, referenceOffsetMs: 61_500, matchedMs: 12_345, berBasisPoints: 1_875,
+                    verdict: verdict))
+            }
+            _ = try await h.service.log.append(matched(stg, hash: nil, verdict: "review", upload: 5_000).event(actor: .scanner))
+            _ = try await h.service.log.append(
+                matched("at://did:plc:up2/fm.plyr.track/strong", hash: nil, verdict: "flag", upload: 0).event(actor: .scanner))
+            _ = try await h.service.log.append(matched(nil, hash: "bafkhash<b>", verdict: "review", upload: 125_300).event(actor: .scanner))
+
+            let page = try await Self.fetch(h, "/admin/partials/known-review", admin: true)
+            #expect(page.status == 200)
+            let html = page.body
+            #expect(html.contains("data-count=\"2\""), "\(html)")
+            #expect(!html.contains("did:plc:up2"), "a strong (flag) match is not borderline")
+            #expect(html.contains("<code class=\"uri\">\(stg)</code>"))
+            #expect(html.contains("data-env=\"stg\""))
+            #expect(html.contains("data-flag-state=\"pending\""))
+            #expect(html.contains("content <code>bafkhash&lt;b&gt;</code>"))
+            #expect(html.contains("<code data-field=\"ref\">ref-one</code>"))
+            #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Daft Punk&quot;") && !html.contains("<script"))
+            #expect(html.contains("at://did:plc:ref/fm.plyr.track/orig"))
+            #expect(html.contains("data-field=\"upload-offset\">0:05.0<") && html.contains("data-field=\"upload-offset\">2:05.3<"))
+            #expect(html.contains("data-field=\"reference-offset\">1:01.5<"))
+            #expect(html.contains("data-field=\"matched\">12.3 s<") && html.contains("data-field=\"ber\">0.188<"))
+            // Newest first: the content-hash match was recorded last.
+            let hashAt = try #require(html.range(of: "bafkhash"))
+            let uriAt = try #require(html.range(of: stg))
+            #expect(hashAt.lowerBound < uriAt.lowerBound)
+            Self.expectNoInlineCode(html, "known-review")
+
+            // The dashboard has the section and loads it.
+            let dashboard = try await Self.fetch(h, "/admin").body
+            #expect(dashboard.contains("id=\"panel-known\"") && dashboard.contains("data-tab=\"known\""))
         }
     }
 

@@ -230,6 +230,20 @@ def test_reports_and_sensitive_images(browser, labeler):
     assert labeler.call('GET', '/sensitive-images', admin=False)['urls'] == []
 
 
+def test_spend_numbers_and_the_known_content_tab(browser, labeler):
+    viewport(browser, DESKTOP)
+    sign_in(browser, labeler)
+    costs = labeler.call('GET', '/admin/costs')
+    assert int(visible(browser, '[data-stat="billed"]').text) == costs['billed_requests']
+    assert visible(browser, '[data-stat="usd"]').text.startswith('$')
+    browser.find_element(By.ID, 'tab-known').click()
+    meta = visible(browser, '#known .list-meta')
+    assert 'borderline known-content match' in meta.text
+    assert not browser.find_element(By.ID, 'panel-flags').is_displayed()
+    errors = [m for m in console_errors(browser) if 'favicon' not in m]
+    assert not [m for m in errors if 'Content Security Policy' in m or 'Uncaught' in m], errors
+
+
 def test_the_key_stays_out_of_urls_and_nothing_breaks_the_csp(browser, labeler):
     viewport(browser, DESKTOP)
     sign_in(browser, labeler)

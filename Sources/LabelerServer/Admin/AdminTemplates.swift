@@ -15,6 +15,7 @@ enum AdminTemplates {
         "images": PackageResources.images_mustache,
         "history": PackageResources.history_mustache,
         "batch": PackageResources.batch_mustache,
+        "known_review": PackageResources.known_review_mustache,
     ]
 
     /// Parsed once. The sources are part of the build, so a parse error is a programming error

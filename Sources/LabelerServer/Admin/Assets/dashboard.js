@@ -1,5 +1,5 @@
-// The moderation dashboard (GET /admin): flags, a subject's history, reports, sensitive images
-// and live numbers. Lists are HTML partials rendered by the labeler; actions call its JSON
+// The moderation dashboard (GET /admin): flags, a subject's history, reports, sensitive images,
+// borderline known-content matches and live numbers. Lists are HTML partials rendered by the labeler; actions call its JSON
 // command routes and then re-fetch what changed. No full page reloads.
 'use strict';
 
@@ -19,6 +19,7 @@
     flags: () => swap($('flags'), `/admin/partials/flags?filter=${encodeURIComponent(state.flagFilter)}`),
     reports: () => swap($('reports'), `/admin/partials/reports?status=${encodeURIComponent(state.reportFilter)}`),
     images: () => swap($('images'), '/admin/partials/images'),
+    known: () => swap($('known'), '/admin/partials/known-review'),
   };
 
   function load(what) {
@@ -217,7 +218,7 @@
     },
     onSignOut: () => {
       clearInterval(state.statsTimer);
-      for (const id of ['stats', 'flags', 'reports', 'images', 'history']) $(id).replaceChildren();
+      for (const id of ['stats', 'flags', 'reports', 'images', 'known', 'history']) $(id).replaceChildren();
       $('stats').hidden = true;
       $('batch-link').hidden = true;
       for (const d of document.querySelectorAll('dialog[open]')) d.close();
