@@ -142,6 +142,9 @@ struct LoopSafetyTests {
             let newest = try await l.get("/admin/flags?filter=pending")
             #expect((newest["tracks"] as! [[String: Any]]).map { $0["uri"] as! String } == [5, 4, 3, 1].map(trackURI))
             #expect(newest["cursor"] == nil)
+            let newestFirstPage = try await l.get("/admin/flags?filter=all&limit=3")
+            #expect((newestFirstPage["tracks"] as! [[String: Any]]).map { $0["uri"] as! String } == [5, 4, 3].map(trackURI))
+            #expect(newestFirstPage["cursor"] != nil)
             let newestPage = try await l.get("/admin/flags?filter=all&limit=2&cursor=\(cursor)")
             #expect((newestPage["tracks"] as! [[String: Any]]).map { $0["uri"] as! String } == [trackURI(2), trackURI(1)])
 

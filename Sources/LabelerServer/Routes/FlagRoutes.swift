@@ -147,8 +147,10 @@ struct FlagRoutes {
             cursor = n
         }
         let store = service.store
+        // Newest first from the start needs only one flag past the page to know more follow.
+        let read = !oldestFirst && cursor == nil ? limit + 1 : Int.max
         let (all, inReview) = try store.read { txn in
-            (try store.flags.list(states: states, limit: Int.max, txn), try Self.awaitingReview(store, txn))
+            (try store.flags.list(states: states, limit: read, txn), try Self.awaitingReview(store, txn))
         }
         var ordered = oldestFirst ? Array(all.reversed()) : all
         if let cursor {
