@@ -18,13 +18,15 @@ struct KnownContentRoutes {
 
     var known: KnownContentService { KnownContentService(service: service, thresholds: settings.known) }
 
-    struct AddBody: Decodable {
+    struct AddBody: StrictBody {
+        static let fields: Set<String> = ["uri", "audio_url", "work"]
         var uri: String?
         var audio_url: String?
         var work: String?
     }
 
-    struct RemoveBody: Decodable {
+    struct RemoveBody: StrictBody {
+        static let fields: Set<String> = ["ref_id", "reason"]
         var ref_id: String
         var reason: String?
     }
