@@ -71,7 +71,8 @@ struct KnownContentRoutes {
     /// Downloads and fingerprints audio for a reference (and stores the fingerprint).
     func fromAudio(_ url: String, uri: String?, work: String?) async throws -> KnownContentAdded {
         let downloader = AudioDownloader(
-            maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds), directory: settings.downloadDirectory)
+            maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds), directory: settings.downloadDirectory,
+            allowPrivate: settings.downloadAllowPrivate)
         let audio: DownloadedAudio
         do { audio = try await downloader.download(url) } catch { throw XRPCError(.badGateway, "UpstreamFailure", error.message) }
         defer { audio.remove() }

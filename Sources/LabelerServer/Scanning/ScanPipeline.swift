@@ -31,7 +31,7 @@ struct ScanPipeline: Sendable {
         self.policy = policy
         planner = ScanPlanner(config: settings.plan)
         downloader = AudioDownloader(maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds),
-            directory: settings.downloadDirectory)
+            directory: settings.downloadDirectory, allowPrivate: settings.downloadAllowPrivate)
     }
 
     struct Result: Sendable {
