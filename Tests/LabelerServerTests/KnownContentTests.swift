@@ -201,6 +201,25 @@ let knownContentWorkshopPath = NSTemporaryDirectory() + "labeler-test-audio-" + 
         _ = dir
     }
 
+    @Test func removedReferencesDoNotCrowdOutOneInForce() async throws {
+        let (w, dir) = try Self.workshop()
+        let items = try await Self.print(w, "a.wav")
+        try await runScanHarness(audd: nil) { h in
+            // Ten references of the same audio, removed, rank before the eleventh (ties go to the
+            // earliest); only the eleventh is in force.
+            var events: [NewEvent] = (0...10).map {
+                KnownContentAdded(refId: "kc-same-\($0)", reason: "admin", uri: nil, contentHash: nil, fingerprint: Chromaprint.bytes(items), work: nil)
+                    .event(actor: .admin())
+            }
+            events += (0..<10).map { KnownContentRemoved(refId: "kc-same-\($0)", reason: "licensed").event(actor: .admin()) }
+            _ = try await h.service.log.append(events)
+            let store = h.service.store
+            let found = try store.read { try store.known.match(items, KnownContentThresholds(), $0) }
+            #expect(found.map(\.refId) == ["kc-same-10"], "\(found)")
+        }
+        _ = dir
+    }
+
     @Test func aBorderlineMatchGoesToReviewAndNeverLabels() async throws {
         let (w, dir) = try Self.workshop()
         try await FakeAudd.run { audd in
