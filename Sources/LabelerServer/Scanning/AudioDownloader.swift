@@ -54,6 +54,27 @@ public struct AudioDownloader: Sendable {
         self.checkHost = checkHost
     }
 
+    /// Beyond the download timeout, how long a scan may keep its directory (probe, fingerprint,
+    /// the provider's answer) before a start-up treats it as left by a crash.
+    static let staleMargin = Duration.seconds(3600)
+
+    /// Removes `labeler-audio-*` directories in `directory` last modified more than `age` ago
+    /// (a crash skips `remove()`); the directory may be shared with other running labelers, so
+    /// recent ones are left alone. Returns how many were removed.
+    @discardableResult
+    static func removeStale(in directory: String, olderThan age: Duration, now: Date = Date()) -> Int {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return 0 }
+        let cutoff = now.addingTimeInterval(-Double(age.components.seconds))
+        var removed = 0
+        for name in names where name.hasPrefix("labeler-audio-") {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff else { continue }
+            if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     public func download(_ url: String) async throws(ScanFailure) -> DownloadedAudio {
         let dir = directory + "labeler-audio-" + UUID().uuidString
         do {
