@@ -162,6 +162,64 @@ let knownContentWorkshopPath = NSTemporaryDirectory() + "labeler-test-audio-" + 
         _ = dir
     }
 
+    @Test func bytesCachedCleanAreFlaggedOnceAConfirmedReferenceIsFoundInThem() async throws {
+        let (w, dir) = try Self.workshop()
+        try await FakeAudd.run { audd in
+            audd.serve("spliced.wav", bytes: try w.bytes("spliced.wav"), script: .init(duration: 100))
+            audd.serve("a.wav", bytes: try w.bytes("a.wav"), script: .init(duration: 40, songs: [.init(artist: "Label", title: "Hit", seconds: 0..<40)]))
+            try await runScanHarness(audd: audd) { h in
+                let mix = "at://did:plc:dj/fm.plyr.track/3kmix"
+                let (_, m) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("spliced.wav"))","uri":"\#(mix)"}"#)
+                #expect(m["is_flagged"] as? Bool == false)
+                let (_, hit) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("spliced.wav"))","uri":"at://did:plc:dj2/fm.plyr.track/3k1"}"#)
+                #expect(hit["provider"] as? String == "cache" && hit["is_flagged"] as? Bool == false)
+                let original = "at://did:plc:up1/fm.plyr.track/3korig"
+                let (_, o) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("a.wav"))","uri":"\#(original)"}"#)
+                #expect(o["is_flagged"] as? Bool == true)
+                let (_, batch) = try await h.post("/admin/batches", #"{"uris":["\#(original)"]}"#)
+                let id = try #require(batch["id"] as? String)
+                let (ss, _) = try await h.post("/admin/review/\(id)/submit", #"{"decisions":[{"uri":"\#(original)","decision":"confirm"}]}"#)
+                #expect(ss == 200)
+                let store = h.service.store
+                let cached = try store.read { try store.verdicts.verdict(contentHash: m["content_hash"] as? String ?? "", $0) }
+                #expect(cached?.flagged == true, "the retro-scan's strong match marks the bytes flagged")
+
+                // The bytes were cached clean; the retro-scan found the reference in them, so a
+                // re-upload (even announced by its blob CID) is flagged with no AuDD request.
+                let billed = audd.billed("spliced.wav")
+                for body in [
+                    #"{"audio_url":"\#(audd.audioURL("spliced.wav"))","uri":"at://did:plc:dj3/fm.plyr.track/3k2"}"#,
+                    #"{"audio_url":"\#(audd.audioURL("spliced.wav"))","uri":"at://did:plc:dj4/fm.plyr.track/3k3","blob_cid":"\#(m["content_hash"] as? String ?? "")"}"#,
+                ] {
+                    let (status, r) = try await h.post("/scan", body)
+                    #expect(status == 200 && r["is_flagged"] as? Bool == true && r["label_seq"] != nil, "\(r)")
+                    #expect((r["matches"] as? [[String: Any]])?.first?["title"] as? String == "Label - Hit", "\(r)")
+                }
+                #expect(audd.billed("spliced.wav") == billed)
+            }
+        }
+        _ = dir
+    }
+
+    @Test func removedReferencesDoNotCrowdOutOneInForce() async throws {
+        let (w, dir) = try Self.workshop()
+        let items = try await Self.print(w, "a.wav")
+        try await runScanHarness(audd: nil) { h in
+            // Ten references of the same audio, removed, rank before the eleventh (ties go to the
+            // earliest); only the eleventh is in force.
+            var events: [NewEvent] = (0...10).map {
+                KnownContentAdded(refId: "kc-same-\($0)", reason: "admin", uri: nil, contentHash: nil, fingerprint: Chromaprint.bytes(items), work: nil)
+                    .event(actor: .admin())
+            }
+            events += (0..<10).map { KnownContentRemoved(refId: "kc-same-\($0)", reason: "licensed").event(actor: .admin()) }
+            _ = try await h.service.log.append(events)
+            let store = h.service.store
+            let found = try store.read { try store.known.match(items, KnownContentThresholds(), $0) }
+            #expect(found.map(\.refId) == ["kc-same-10"], "\(found)")
+        }
+        _ = dir
+    }
+
     @Test func aBorderlineMatchGoesToReviewAndNeverLabels() async throws {
         let (w, dir) = try Self.workshop()
         try await FakeAudd.run { audd in

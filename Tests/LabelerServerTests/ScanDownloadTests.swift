@@ -42,6 +42,24 @@ struct ScanDownloadTests {
         }
     }
 
+    @Test func downloadsLeftByACrashAreRemovedAtStartUp() async throws {
+        let downloads = TempDir()
+        let fm = FileManager.default
+        let stale = downloads.path + "/labeler-audio-crashed"
+        let live = downloads.path + "/labeler-audio-inflight"
+        let other = downloads.path + "/someone-elses"
+        for d in [stale, live, other] { try fm.createDirectory(atPath: d, withIntermediateDirectories: false) }
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: stale + "/audio"))
+        let old = Date().addingTimeInterval(-2 * 86_400)
+        try fm.setAttributes([.modificationDate: old], ofItemAtPath: stale)
+        try fm.setAttributes([.modificationDate: old], ofItemAtPath: other)
+        try await runScanHarness(audd: nil, environment: ["SCAN_DOWNLOAD_DIR": downloads.path]) { _ in
+            #expect(!fm.fileExists(atPath: stale), "a crash's leftover is removed")
+            #expect(fm.fileExists(atPath: live), "a recent one may belong to a running scan")
+            #expect(fm.fileExists(atPath: other), "only labeler-audio-* directories")
+        }
+    }
+
     @Test(arguments: [
         ("missing.wav", [:], "downloading the audio failed: HTTP 404"),
         ("mix.mp3", ["SCAN_DOWNLOAD_MAX_MB": "1"], "the audio is 3600044 bytes, more than the 1048576-byte limit"),

@@ -102,6 +102,9 @@ struct FakeAudd: Sendable {
             log.billed.withLock { $0[name, default: 0] += starts.count }
             return json(answer(script, chunks: starts))
         }
+        router.get("/redirect") { request, _ -> Response in
+            Response(status: .found, headers: [.location: request.uri.queryParameters.get("to") ?? "/"])
+        }
         router.get("/audio/{name}") { _, ctx -> Response in
             let name = ctx.parameters.get("name") ?? ""
             log.downloads.withLock { $0.append(name) }
@@ -204,6 +207,8 @@ func runScanHarness(
     _ body: @Sendable (Harness) async throws -> Void
 ) async throws {
     var env = environment
+    // The fake serves its audio on 127.0.0.1.
+    if env["SCAN_DOWNLOAD_ALLOW_PRIVATE"] == nil { env["SCAN_DOWNLOAD_ALLOW_PRIVATE"] = "1" }
     if let audd {
         env["AUDD_API_KEY"] = "test"
         env["AUDD_API_URL"] = audd.endpoint

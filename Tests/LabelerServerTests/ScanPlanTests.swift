@@ -132,6 +132,21 @@ struct ScanPlanTests {
         #expect(b.kind == .full && b.record.reason.contains("borderline known-content match of r2 (BER 0.0800) sent to review"))
     }
 
+    @Test func aCleanVerdictOlderThanTheLatestReferenceYieldsToAStrongLocalMatch() {
+        let now: Int64 = 1_800_000_000
+        let strong = KnownMatch(refId: "r1", uploadOffsetMs: 0, referenceOffsetMs: 0, matchedMs: 30_000, berBasisPoints: 120, verdict: "flag")
+        let stale = CachedVerdict(scanSeq: 4, flagged: false, recordedAt: now - 86_400, predatesReferences: true)
+        #expect(stale.needsKnownContentCheck)
+        let p = Self.balanced.plan(ScanFacts(durationSeconds: 240, cached: stale, known: [strong], now: now))
+        #expect(p.kind == .knownContent && p.passes.isEmpty)
+        // No strong match: the clean verdict is reused, AuDD is not asked.
+        #expect(Self.balanced.plan(ScanFacts(durationSeconds: 240, cached: stale, now: now)).kind == .cacheHit)
+        // A verdict newer than every reference, or a flagged one, is reused as before.
+        var fresh = stale
+        fresh.predatesReferences = false
+        #expect(!fresh.needsKnownContentCheck && !CachedVerdict(scanSeq: 4, flagged: true, recordedAt: 0, predatesReferences: true).needsKnownContentCheck)
+    }
+
     @Test func trustedUploadersGetASpotCheck() {
         let trusted = UploaderTrust(originalArtist: 1, confirmedViolations: 0)
         let p = Self.balanced.plan(ScanFacts(durationSeconds: 240, trust: trusted))

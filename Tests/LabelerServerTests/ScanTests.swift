@@ -314,6 +314,19 @@ struct ScanTests {
                     #expect(r["error"] as? String == "InvalidRequest", "\(body)")
                     #expect(r["message"] as? String == message, "\(body)")
                 }
+                // Unknown keys are refused, not ignored (a misspelt `uri` would pay for a scan
+                // that can never label); the same for the known-content admin bodies.
+                let unknown: [(String, String, String)] = [
+                    ("/scan", #"{"audio_url":"\#(a)","url":"\#(Self.uri)"}"#, "url: unknown field"),
+                    ("/scan", #"{"audio_url":"\#(a)","uri":"\#(Self.uri)","context":{"track_name":"x"}}"#, "context.track_name: unknown field"),
+                    ("/admin/known-content", #"{"uri":"\#(Self.uri)","wrok":"x"}"#, "wrok: unknown field"),
+                    ("/admin/known-content/remove", #"{"ref_id":"kc-1","ref":"x"}"#, "ref: unknown field"),
+                ]
+                for (path, body, prefix) in unknown {
+                    let (status, r) = try await h.post(path, body)
+                    #expect(status == 400 && r["error"] as? String == "InvalidRequest", "\(body) → \(status) \(r)")
+                    #expect((r["message"] as? String)?.hasPrefix(prefix) == true, "\(body) → \(r)")
+                }
                 #expect(h.service.log.head == head, "nothing appended")
                 #expect(audd.received.isEmpty, "nothing was sent to AuDD")
             }

@@ -9,6 +9,8 @@ public struct ScanSettings: Sendable, Equatable {
     public var downloadTimeoutSeconds = 120
     /// Where downloads are written (a private directory per scan, removed afterwards).
     public var downloadDirectory = NSTemporaryDirectory()
+    /// Whether downloads may reach loopback, link-local and private addresses (tests only).
+    public var downloadAllowPrivate = false
     /// Local known-content matching (Chromaprint), thresholds from scan-cost.md §2.6.
     public var known = KnownContentThresholds()
     /// What 1,000 AuDD requests cost, for `GET /admin/costs` (indie plan overage: $5).
@@ -46,6 +48,10 @@ public struct ScanSettings: Sendable, Equatable {
         if let d = try int("SCAN_CLEAN_TTL_DAYS", 0...36_500) { s.plan.cleanVerdictTTLSeconds = Int64(d) * 86_400 }
         if let mb = try int("SCAN_DOWNLOAD_MAX_MB", 1...65_536) { s.downloadMaxBytes = mb << 20 }
         if let t = try int("SCAN_DOWNLOAD_TIMEOUT_SECONDS", 1...3600) { s.downloadTimeoutSeconds = t }
+        if let a = value("SCAN_DOWNLOAD_ALLOW_PRIVATE") {
+            guard a == "0" || a == "1" else { throw ScanConfigError("SCAN_DOWNLOAD_ALLOW_PRIVATE must be 0 or 1") }
+            s.downloadAllowPrivate = a == "1"
+        }
         if let d = value("SCAN_DOWNLOAD_DIR") {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {

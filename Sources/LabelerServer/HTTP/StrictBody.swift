@@ -12,13 +12,18 @@ struct Strict<T: StrictBody>: Decodable {
     let value: T
 
     init(from decoder: any Decoder) throws {
+        try Self.checkKeys(decoder, T.fields)
+        value = try T(from: decoder)
+    }
+
+    /// Refuses an object with a key outside `fields` (for nested objects decoded in place).
+    static func checkKeys(_ decoder: any Decoder, _ fields: Set<String>) throws {
         let keys = try decoder.container(keyedBy: AnyKey.self).allKeys
-        if let unknown = keys.first(where: { !T.fields.contains($0.stringValue) }) {
+        if let unknown = keys.first(where: { !fields.contains($0.stringValue) }) {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath + [unknown],
-                debugDescription: "unknown field (expected \(T.fields.sorted().joined(separator: ", ")))"))
+                debugDescription: "unknown field (expected \(fields.sorted().joined(separator: ", ")))"))
         }
-        value = try T(from: decoder)
     }
 
     struct AnyKey: CodingKey {

@@ -66,9 +66,14 @@ struct BatchRoutes {
             return ModerationCommands.Decision(uri: d.uri, decision: decision)
         }
         let r = try await commands.submit(batchId: id, decisions: decisions, actor: .admin())
-        return try jsonResponse([
+        // A confirmation adds a known-content reference only when the subject's audio was
+        // fingerprinted: the subjects for which it could not are named, not silently skipped.
+        var out: [String: Any] = [
             "resolved_count": r.resolved, "status": r.completed ? "completed" : "pending",
             "message": "processed \(decisions.count) decisions, resolved \(r.resolved) flags",
-        ])
+            "references_added": r.referencesAdded, "no_fingerprint": r.noFingerprint,
+        ]
+        if !r.retroScanErrors.isEmpty { out["retro_scan_errors"] = r.retroScanErrors }
+        return try jsonResponse(out)
     }
 }

@@ -18,13 +18,15 @@ struct KnownContentRoutes {
 
     var known: KnownContentService { KnownContentService(service: service, thresholds: settings.known) }
 
-    struct AddBody: Decodable {
+    struct AddBody: StrictBody {
+        static let fields: Set<String> = ["uri", "audio_url", "work"]
         var uri: String?
         var audio_url: String?
         var work: String?
     }
 
-    struct RemoveBody: Decodable {
+    struct RemoveBody: StrictBody {
+        static let fields: Set<String> = ["ref_id", "reason"]
         var ref_id: String
         var reason: String?
     }
@@ -47,14 +49,19 @@ struct KnownContentRoutes {
             throw XRPCError.invalidRequest("give uri (a scanned subject) or audio_url")
         }
         let store = service.store
+        var out: [String: Any]
         if let existing = try store.read({ try store.known.reference(ref.refId, $0) }), !existing.removed {
-            return try jsonResponse(["ref_id": ref.refId, "seq": existing.addedSeq, "items": existing.items, "already": true])
+            // Already there: the retro-scan runs again (labels go only on unflagged subjects), so
+            // a retry repairs a reference whose first retro-scan failed.
+            out = ["ref_id": ref.refId, "seq": existing.addedSeq, "items": existing.items, "already": true]
+        } else {
+            let seq = try await service.log.append(ref.event(actor: .admin()))
+            out = ["ref_id": ref.refId, "seq": seq, "items": ref.fingerprint.count / 4, "already": false]
         }
-        let seq = try await service.log.append(ref.event(actor: .admin()))
-        let retro = try await known.retroScan(ref)
-        return try jsonResponse([
-            "ref_id": ref.refId, "seq": seq, "items": ref.fingerprint.count / 4, "already": false,
-            "retro_scan": [
+        // The reference is committed: a failed retro-scan is logged and reported, not a 500.
+        do {
+            let retro = try await known.retroScan(ref)
+            out["retro_scan"] = [
                 "checked": retro.checked, "labelled": retro.labelled,
                 "matches": retro.matched.map { f -> [String: Any] in
                     var d = ScanRoutes.knownJSON(f.match)
@@ -62,14 +69,19 @@ struct KnownContentRoutes {
                     if let u = f.uri { d["uri"] = u }
                     return d
                 },
-            ],
-        ])
+            ]
+        } catch {
+            service.logger.error("known-content retro-scan failed", metadata: ["ref": "\(ref.refId)", "error": "\(error)"])
+            out["retro_scan"] = ["error": "the retro-scan failed: \(error); add the reference again to retry"]
+        }
+        return try jsonResponse(out)
     }
 
     /// Downloads and fingerprints audio for a reference (and stores the fingerprint).
     func fromAudio(_ url: String, uri: String?, work: String?) async throws -> KnownContentAdded {
         let downloader = AudioDownloader(
-            maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds), directory: settings.downloadDirectory)
+            maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds), directory: settings.downloadDirectory,
+            allowPrivate: settings.downloadAllowPrivate)
         let audio: DownloadedAudio
         do { audio = try await downloader.download(url) } catch { throw XRPCError(.badGateway, "UpstreamFailure", error.message) }
         defer { audio.remove() }

@@ -10,7 +10,7 @@ public enum MediaTools {
 
     /// The duration in whole seconds (rounded up), from the container's metadata.
     public static func probeDuration(_ path: String, timeout: Duration = .seconds(30)) async throws(Failure) -> Int {
-        let r = try await run("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", path], timeout: timeout)
+        let r = try await run("ffprobe", ["-v", "error", "-protocol_whitelist", "file", "-show_entries", "format=duration", "-of", "default=noprint_wrappers=1:nokey=1", path], timeout: timeout)
         guard r.status == 0 else { throw Failure("ffprobe failed (exit \(r.status)): \(r.errorLine)") }
         let text = String(decoding: r.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let seconds = Double(text), seconds.isFinite, seconds > 0 else { throw Failure("ffprobe gave no duration (\"\(text.prefix(40))\")") }
@@ -38,7 +38,7 @@ public enum MediaTools {
         let shifted = path + ".shift\(samples).wav"
         defer { try? FileManager.default.removeItem(atPath: shifted) }
         let r = try await run(
-            "ffmpeg", ["-v", "error", "-y", "-i", path, "-ac", "1", "-ar", "11025", "-af", "atrim=start_sample=\(samples)", "-f", "wav", shifted],
+            "ffmpeg", ["-v", "error", "-y", "-protocol_whitelist", "file", "-i", path, "-ac", "1", "-ar", "11025", "-af", "atrim=start_sample=\(samples)", "-f", "wav", shifted],
             timeout: timeout)
         guard r.status == 0 else { throw Failure("ffmpeg failed (exit \(r.status)): \(r.errorLine)") }
         return try await fingerprint(shifted, timeout: timeout)

@@ -31,7 +31,7 @@ struct ScanPipeline: Sendable {
         self.policy = policy
         planner = ScanPlanner(config: settings.plan)
         downloader = AudioDownloader(maxBytes: settings.downloadMaxBytes, timeout: .seconds(settings.downloadTimeoutSeconds),
-            directory: settings.downloadDirectory)
+            directory: settings.downloadDirectory, allowPrivate: settings.downloadAllowPrivate)
     }
 
     struct Result: Sendable {
@@ -57,7 +57,7 @@ struct ScanPipeline: Sendable {
         var scan = ScanRecorded(scanId: scanId, uri: body.uri, cid: body.cid, audioURL: body.audio_url, provider: scanner.provider, status: .ok)
 
         // The caller's blob CID is looked up before anything is downloaded.
-        if let cid = body.blob_cid, let cached = try cachedVerdict(cid, uploader: uploader(body)) {
+        if let cid = body.blob_cid, let cached = try cachedVerdict(cid, uploader: uploader(body)), !cached.needsKnownContentCheck {
             let plan = planner.plan(ScanFacts(durationSeconds: body.duration_s, cached: cached, now: now))
             if plan.kind == .cacheHit {
                 scan.contentHash = cid
@@ -89,24 +89,32 @@ struct ScanPipeline: Sendable {
         }
         facts.cached = try cachedVerdict(audio.blobCID, uploader: uploader(body))
         facts.trust = try trust(of: body)
-        if planner.plan(facts).kind != .cacheHit {
-            // Not answered by the cache (none, or a clean verdict that expired): fingerprint the whole upload: stored for retro-scans and references, and matched
-            // segment by segment against the known-content index.
-            do {
-                let items = try await MediaTools.fingerprint(audio.path)
-                try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: body.uri)
-                let store = service.store
-                let known = settings.known
-                let found = try await KnownContentMatcher.match(path: audio.path, items: items) { q in
-                    try store.read { try store.known.match(q, known, $0) }
+        do {
+            if planner.plan(facts).kind != .cacheHit || facts.cached?.needsKnownContentCheck == true {
+                // Not answered by the cache (none, a clean verdict that expired, or one older than
+                // the latest reference): fingerprint the whole upload: stored for retro-scans and
+                // references, and matched segment by segment against the known-content index.
+                do {
+                    let items = try await MediaTools.fingerprint(audio.path)
+                    try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: body.uri)
+                    let store = service.store
+                    let known = settings.known
+                    let found = try await KnownContentMatcher.match(path: audio.path, items: items) { q in
+                        try store.read { try store.known.match(q, known, $0) }
+                    }
+                    facts.known = found.matches
+                    if found.phaseSearched { notes.append("known-content phase search ran (BER 0.03–0.12)") }
+                } catch let e as MediaTools.Failure {
+                    notes.append("no local fingerprint: \(e.description)")
                 }
-                facts.known = found.matches
-                if found.phaseSearched { notes.append("known-content phase search ran (BER 0.03–0.12)") }
-            } catch let e as MediaTools.Failure {
-                notes.append("no local fingerprint: \(e.description)")
+            } else if let uri = body.uri, let items = try service.fingerprints.fingerprint(contentHash: audio.blobCID) {
+                try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: uri)
             }
-        } else if let uri = body.uri, let items = try service.fingerprints.fingerprint(contentHash: audio.blobCID) {
-            try service.fingerprints.put(contentHash: audio.blobCID, items: items, uri: uri)
+        } catch {
+            // A storage error after the download: recorded as a failed scan, never lost.
+            metadata["scan.plan"] = "none"
+            _ = try await recordFailure(scan, ScanFailure(.unreachable, "storing or matching the fingerprint failed: \(error)"), calls: [], metadata: metadata)
+            throw error
         }
         scan.knownMatches = facts.known.isEmpty ? nil : facts.known
         let reviews = facts.known.filter { $0.verdict == "review" }.map {
@@ -167,15 +175,24 @@ struct ScanPipeline: Sendable {
 
     /// The cached verdict for some bytes. When an operator cleared the flag it caused, the bytes
     /// are clean for everyone if the match was noise or a cover; if the uploader was the original
-    /// artist or licensed, only for that uploader (anyone else posting them is scanned again).
+    /// artist or licensed, only for the uploader of the resolved subject (anyone else posting them
+    /// is scanned again). `content_deleted`/`other` and the loop's resolutions never clear.
     func cachedVerdict(_ contentHash: String, uploader: String?) throws -> CachedVerdict? {
         let store = service.store
         guard let r = try store.read({ try store.verdicts.verdict(contentHash: contentHash, $0) }) else { return nil }
-        guard let cleared = r.cleared else { return CachedVerdict(scanSeq: r.scanSeq, flagged: r.flagged, recordedAt: r.recordedAt / 1_000_000) }
-        let forEveryone: Set<String> = [ResolutionReason.fingerprintNoise.rawValue, ResolutionReason.coverVersion.rawValue]
-        let sameUploader = uploader != nil && uploader == r.uri.flatMap { UploaderTrustProjection.uploader(of: $0) }
-        guard forEveryone.contains(cleared) || sameUploader else { return nil }
-        return CachedVerdict(scanSeq: r.scanSeq, flagged: false, recordedAt: r.recordedAt / 1_000_000, clearedAs: cleared)
+        let latestReference = try store.read { try store.verdicts.latestReferenceSeq($0) }
+        let predates = r.scanSeq < latestReference
+        guard let cleared = r.cleared, let reason = ResolutionReason(rawValue: cleared) else {
+            return CachedVerdict(scanSeq: r.scanSeq, flagged: r.flagged, recordedAt: r.recordedAt / 1_000_000, predatesReferences: predates)
+        }
+        if CachedVerdictRecord.clearsForEveryone.contains(reason) {
+            return CachedVerdict(scanSeq: r.scanSeq, flagged: false, recordedAt: r.recordedAt / 1_000_000, clearedAs: cleared, predatesReferences: predates)
+        }
+        // Cleared for the uploaders whose own subjects were resolved; anyone else gets the flag.
+        if let uploader, CachedVerdictRecord.clearsForUploader.contains(reason), r.clearedFor?.contains(uploader) == true {
+            return CachedVerdict(scanSeq: r.scanSeq, flagged: false, recordedAt: r.recordedAt / 1_000_000, clearedAs: cleared, predatesReferences: predates)
+        }
+        return nil
     }
 
     func uploader(_ body: ScanRequest) -> String? {
@@ -202,8 +219,20 @@ struct ScanPipeline: Sendable {
         scan.calls = []
         scan.policy = policy.description
         var earlier: ScanRecorded? = nil
-        if let stored = try service.log.read(from: cached.scanSeq, limit: 1).first, case .scanRecorded(let s) = try stored.envelope.decodeEvent() {
-            earlier = s
+        if let stored = try service.log.read(from: cached.scanSeq, limit: 1).first {
+            switch try stored.envelope.decodeEvent() {
+            case .scanRecorded(let s): earlier = s
+            case .knownContentMatched(let m):
+                // A retro-scan found a confirmed reference in these bytes.
+                let store = service.store
+                let work = try store.read { try store.known.reference(m.match.refId, $0) }?.work
+                let retro = [ScanMatch(artist: "Known content", title: work ?? "reference \(m.match.refId)", offsetMs: m.match.uploadOffsetMs, score: m.match.score)]
+                earlier = ScanRecorded(scanId: "", uri: m.uri, cid: nil, audioURL: "", provider: "known-content", status: .ok)
+                earlier?.matches = retro
+                earlier?.highestScore = m.match.score
+                earlier?.flagReason = "known content: reference \(m.match.refId) found by a retro-scan"
+            default: break
+            }
         }
         scan.matches = earlier?.matches ?? []
         scan.highestScore = earlier?.highestScore ?? 0

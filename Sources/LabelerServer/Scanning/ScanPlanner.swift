@@ -9,12 +9,19 @@ public struct CachedVerdict: Sendable, Equatable {
     /// An operator resolved the flag this verdict caused (e.g. `fingerprint_noise`): the bytes
     /// are clean by a human decision, which does not expire.
     public var clearedAs: String?
-    public init(scanSeq: UInt64, flagged: Bool, recordedAt: Int64, clearedAs: String? = nil) {
+    /// A clean verdict decided before the latest known-content reference was added: the local
+    /// known-content match runs again (no provider call), and a strong match flags.
+    public var predatesReferences: Bool
+    public init(scanSeq: UInt64, flagged: Bool, recordedAt: Int64, clearedAs: String? = nil, predatesReferences: Bool = false) {
         self.scanSeq = scanSeq
         self.flagged = flagged
         self.recordedAt = recordedAt
         self.clearedAs = clearedAs
+        self.predatesReferences = predatesReferences
     }
+
+    /// Whether the local known-content match must run before this verdict is reused.
+    public var needsKnownContentCheck: Bool { !flagged && predatesReferences }
 }
 
 /// What operators have decided about an uploader before.
@@ -78,7 +85,8 @@ public struct ScanPlan: Sendable, Equatable {
 /// cache, local known-content matches, uploader history) and the configuration. The result is
 /// recorded in the scan event, so every decision can be re-derived from the log.
 ///
-/// Order: a cached verdict for the same bytes (flagged ones forever, clean ones within the TTL) →
+/// Order: a cached verdict for the same bytes (flagged ones forever, clean ones within the TTL;
+/// a clean one decided before the latest reference yields to a strong local match) →
 /// a strong local known-content match (flag, no request) → a trusted uploader's spot check → the
 /// duration tier (full, or sampled with a hard limit spread over the whole upload).
 public struct ScanPlanner: Sendable {
@@ -94,8 +102,9 @@ public struct ScanPlanner: Sendable {
                 durationSource: facts.durationSource, tier: tier, params: params, maxEscalations: escalations)
         }
         var notes: [String] = []
+        let strongKnown = facts.known.filter({ $0.verdict == "flag" }).max(by: { $0.matchedMs < $1.matchedMs })
 
-        if let c = facts.cached {
+        if let c = facts.cached, !(c.needsKnownContentCheck && strongKnown != nil) {
             let age = facts.now - c.recordedAt
             if c.flagged || c.clearedAs != nil || age < config.cleanVerdictTTLSeconds {
                 let what =
@@ -109,7 +118,7 @@ public struct ScanPlanner: Sendable {
             notes.append("the clean verdict of scan seq \(c.scanSeq) expired (\(Self.days(age)) old)")
         }
 
-        if let strong = facts.known.filter({ $0.verdict == "flag" }).max(by: { $0.matchedMs < $1.matchedMs }) {
+        if let strong = strongKnown {
             let reason = "known content: reference \(strong.refId) matched for \(strong.matchedMs / 1000) s at \(strong.uploadOffsetMs / 1000) s (BER \(Self.ber(strong.berBasisPoints)))"
             return ScanPlan(kind: .knownContent, record: record(.knownContent, reason), passes: [], maxEscalations: 0, fullScanRequests: full)
         }

@@ -3,7 +3,10 @@ import Foundation
 import LabelerCore
 
 /// The body of `POST /scan`: `{audio_url, uri?, cid?, duration_s?, blob_cid?, context?}`.
-struct ScanRequest: Decodable {
+/// Unknown keys are refused (`{"audio_url", "url": "at://…"}` would pay for a scan that can
+/// never label); the original service's body was `{audio_url}` alone.
+struct ScanRequest: StrictBody {
+    static let fields: Set<String> = ["audio_url", "uri", "cid", "duration_s", "blob_cid", "context"]
     var audio_url: String
     /// The track's record (or account DID) the label goes on when the scan flags.
     var uri: String?
@@ -21,6 +24,18 @@ struct ScanRequest: Decodable {
         var track_title: String?
         var artist_handle: String?
         var artist_did: String?
+
+        static let fields: Set<String> = ["track_id", "track_title", "artist_handle", "artist_did"]
+        enum CodingKeys: String, CodingKey { case track_id, track_title, artist_handle, artist_did }
+
+        init(from decoder: any Decoder) throws {
+            try Strict<ScanRequest>.checkKeys(decoder, Self.fields)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            track_id = try c.decodeIfPresent(Int64.self, forKey: .track_id)
+            track_title = try c.decodeIfPresent(String.self, forKey: .track_title)
+            artist_handle = try c.decodeIfPresent(String.self, forKey: .artist_handle)
+            artist_did = try c.decodeIfPresent(String.self, forKey: .artist_did)
+        }
     }
 
     static let maxURLBytes = 8192

@@ -67,6 +67,10 @@ public final class LabelerService: Sendable {
         }
         resigner = try Resigner(store: store, key: config.signingKey, did: did, logger: logger)
         fingerprints = try FingerprintStore(env: store.env)
+        // Downloads a crash left behind (a live scan's directory is never this old).
+        let removed = AudioDownloader.removeStale(
+            in: config.scan.downloadDirectory, olderThan: .seconds(config.scan.downloadTimeoutSeconds) + AudioDownloader.staleMargin)
+        if removed > 0 { logger.notice("removed stale audio downloads", metadata: ["count": "\(removed)", "dir": "\(config.scan.downloadDirectory)"]) }
     }
 
     public func close() {

@@ -94,7 +94,18 @@ public struct ModerationCommands: Sendable {
     /// `confirm` turns the subject's scanned audio (when its fingerprint is stored) into a
     /// known-content reference, in the same append, then re-checks the stored catalogue locally.
     /// The batch completes when every flag in it has a decision.
-    public func submit(batchId: String, decisions: [Decision], actor: Actor) async throws -> (resolved: Int, completed: Bool) {
+    public struct SubmitResult: Sendable {
+        public var resolved: Int
+        public var completed: Bool
+        /// Confirmed subjects whose audio became a new reference.
+        public var referencesAdded: [String]
+        /// Confirmed subjects with no stored fingerprint: no reference could be made.
+        public var noFingerprint: [String]
+        /// A retro-scan that failed after the decisions were recorded (logged, not thrown).
+        public var retroScanErrors: [String]
+    }
+
+    public func submit(batchId: String, decisions: [Decision], actor: Actor) async throws -> SubmitResult {
         var seen = Set<String>()
         for d in decisions where !seen.insert(d.uri).inserted { throw CommandError.invalid("\(d.uri) appears twice") }
         var negations: [String: Label] = [:]
@@ -140,9 +151,21 @@ public struct ModerationCommands: Sendable {
             result.withLock { $0 = (resolved, completed) }
             return events
         })
-        for ref in added.withLock({ $0 }) { _ = try await known.retroScan(ref) }
+        // The decisions are committed: a failed retro-scan is logged and reported, not thrown
+        // (a retry of the submit would be refused or append the decisions again).
+        var errors: [String] = []
+        for ref in added.withLock({ $0 }) {
+            do { _ = try await known.retroScan(ref) } catch {
+                service.logger.error("known-content retro-scan failed", metadata: ["ref": "\(ref.refId)", "error": "\(error)"])
+                errors.append("\(ref.refId): \(error)")
+            }
+        }
         let (resolved, completed) = result.withLock { $0 }
-        return (resolved, completed)
+        let confirmed = decisions.filter { $0.decision == .confirm }.map(\.uri)
+        let made = Set(added.withLock { $0 }.compactMap(\.uri))
+        return SubmitResult(
+            resolved: resolved, completed: completed, referencesAdded: confirmed.filter { made.contains($0) },
+            noFingerprint: confirmed.filter { newReferences[$0] == nil }, retroScanErrors: errors)
     }
 }
 

@@ -149,10 +149,14 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
             }
         }
         var out: [KnownMatch] = []
-        for c in candidates.prefix(10) {
+        // The 10 best candidates among references still in force (removed ones keep their
+        // postings and must not crowd out a live one).
+        var judged = 0
+        for c in candidates where judged < 10 {
             guard let refId = try txn.get(nums, Self.numKey(c.ref), { $0.map { String(decoding: $0, as: UTF8.self) } }),
                 let ref = try reference(refId, txn), !ref.removed, let items = try fingerprint(refId, txn)
             else { continue }
+            judged += 1
             if let m = Self.judge(query: query, reference: items, candidate: c, t) { out.append(m.with(refId: refId)) }
         }
         return out.sorted { $0.matchedMs != $1.matchedMs ? $0.matchedMs > $1.matchedMs : $0.refId < $1.refId }

@@ -10,10 +10,12 @@ public struct UploaderRecord: Codable, Sendable, Equatable {
 }
 
 /// Uploader trust, per DID: from `flag.resolved` (reason `original_artist`) and review decisions
-/// `confirm`. The DID of a subject is its AT-URI's authority (or the subject itself).
+/// `confirm`. The DID of a subject is its AT-URI's authority (or the subject itself). Resolutions
+/// by the automated loop (envelope actor `loop`) never build trust: its `original_artist` rests on
+/// the uploader-chosen handle.
 public final class UploaderTrustProjection: Projection, @unchecked Sendable {
     public static let name = "uploader-trust"
-    public static let version = 1
+    public static let version = 2
     let byDID: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [byDID] }
 
@@ -42,7 +44,7 @@ public final class UploaderTrustProjection: Projection, @unchecked Sendable {
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
         switch decoded {
-        case .flagResolved(let e) where e.reason == .originalArtist:
+        case .flagResolved(let e) where e.reason == .originalArtist && event.envelope.actor != Actor.loop.value:
             try update(e.uri, txn) { $0.originalArtist += 1 }
         case .reviewDecisionRecorded(let e) where e.decision == .confirm:
             try update(e.uri, txn) { $0.confirmedViolations += 1 }
