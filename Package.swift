@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "LabelerTestSupport", dependencies: ["Projections", "EventLog", "LabelerCore"], path: "Tests/Support"),
-        .testTarget(name: "LabelerCoreTests", dependencies: ["LabelerCore", "LabelerTestSupport"]),
+        .testTarget(name: "LabelerCoreTests", dependencies: ["LabelerCore"]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LabelerCore", "LabelerTestSupport"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EventLog", "LabelerCore", "LabelerTestSupport"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Projections", "EventLog", "LabelerCore", "LabelerTestSupport"]),

@@ -1,5 +1,4 @@
 import Foundation
-import LabelerTestSupport
 import Testing
 
 @testable import LabelerCore

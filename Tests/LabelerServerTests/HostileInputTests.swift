@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LabelerCore
 import LabelerServer
 import LabelerTestSupport
 import NIOCore

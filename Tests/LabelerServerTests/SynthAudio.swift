@@ -1,4 +1,5 @@
 import Foundation
+import LabelerCore
 
 /// Music made at test time (nothing downloaded, nothing committed): a seeded chord progression
 /// with plucked triads on every beat and a melody on eighth notes, as 16-bit mono PCM; and the
@@ -6,18 +7,7 @@ import Foundation
 enum SynthAudio {
     static let rate = 22_050
 
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
+    typealias RNG = SplitMix64
 
     /// `seconds` of a piece; different seeds give different keys, tempi, progressions and melodies.
     static func piece(seed: UInt64, seconds: Double) -> [Int16] {

@@ -27,16 +27,7 @@ public enum KnownContentBenchmark {
         public var unrelatedFalseMatches: Int
     }
 
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias RNG = SplitMix64
 
     static func print(_ rng: inout RNG, items: Int, common: [UInt32]?) -> [UInt32] {
         (0..<items).map { _ in

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import LabelerCore
 
 /// A synthetic month of uploads modelled on plyr.fm (scan-cost.md §5.3): 88 % four-minute tracks,
 /// 12 % forty-minute sets, 20 % re-uploads. Each upload carries a ground truth (which song at which
@@ -56,19 +57,7 @@ public enum ScanSimulation {
         public init() {}
     }
 
-    /// A seeded generator (SplitMix64).
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
-    }
+    typealias RNG = SplitMix64
 
     /// The month: uploads in order; re-uploads copy an earlier upload.
     public static func month(_ o: Options) -> [Upload] {

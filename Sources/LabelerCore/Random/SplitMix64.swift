@@ -1,0 +1,22 @@
+/// SplitMix64: a small, fast, seeded generator, so randomized tests, fuzzing and simulations
+/// reproduce exactly from their seed. Not for secrets (keys and tokens use the system's CSPRNG).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public init(state: UInt64) { self.state = state }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    /// Uniform in the range.
+    public mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    /// Uniform in 0..<n.
+    public mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
