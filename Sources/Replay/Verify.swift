@@ -64,7 +64,7 @@ public enum Verify {
         var key: PublicKey? = nil
         var did: String? = nil
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        let queue = SignatureQueue(capacity: 8 * workers)
+        let queue = SignatureQueue(capacity: 64 * workers)
         // Threads of their own: this command itself runs on one of Dispatch's pool threads, and
         // the pool (as wide as the cores) did not always start a second verifier.
         let done = DispatchGroup()
@@ -172,15 +172,22 @@ final class SignatureQueue: @unchecked Sendable {
     private var head = 0
     private var finished = false
     private var failed: UInt64? = nil
+    private var readerWaiting = false
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
-    /// Queues a batch; false once a signature has failed (later labels cannot come first).
+    /// Queues a batch; false once a signature has failed (later labels cannot come first). When
+    /// the queue is full the reader sleeps until it is down to half, so it works in long
+    /// bursts rather than waking (and taking a core from a verifier) for every batch.
     func push(_ batch: [SignatureJob]) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while batches.count - head >= capacity && failed == nil { condition.wait() }
+        if batches.count - head >= capacity {
+            readerWaiting = true
+            while batches.count - head > capacity / 2 && failed == nil && readerWaiting { condition.wait() }
+            readerWaiting = false
+        }
         if failed != nil { return false }
         batches.append(batch)
         condition.signal()
@@ -212,7 +219,7 @@ final class SignatureQueue: @unchecked Sendable {
             batches.removeFirst(head)
             head = 0
         }
-        condition.broadcast()
+        if readerWaiting && batches.count - head <= capacity / 2 { condition.broadcast() }
         return batch
     }
 
