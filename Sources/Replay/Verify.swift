@@ -20,13 +20,6 @@ public enum Verify {
         public var labelsPerSecond: Double { Double(labels) / max(chainSeconds, 1e-9) }
     }
 
-    struct Decoded {
-        var envelope: EventEnvelope?
-        var event: LabelerEvent?
-        var error: String?
-        var hash: [UInt8] = []
-    }
-
     public static func run(
         dataDir: String, checkProjections: Bool = true, logger: Logger = Logger(label: "labeler.verify"),
         progress: ((String, UInt64, UInt64) -> Void)? = nil
@@ -59,6 +52,9 @@ public enum Verify {
         }
     }
 
+    /// One thread (this one) reads the log in order, decodes it and checks the chain, and hands
+    /// the labels with the key in force to one verifier per core through a queue, so the cores
+    /// verify signatures all the time (no phase waits for the slowest part of a page).
     static func checkLog(
         reader: EventLogReader, txn: LMDBTransaction, head: UInt64, report: inout Report,
         progress: ((String, UInt64, UInt64) -> Void)?
@@ -68,84 +64,73 @@ public enum Verify {
         var key: PublicKey? = nil
         var did: String? = nil
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        while true {
+        let queue = SignatureQueue(capacity: 64 * workers)
+        // Threads of their own: this command itself runs on one of Dispatch's pool threads, and
+        // the pool (as wide as the cores) did not always start a second verifier.
+        let done = DispatchGroup()
+        for i in 0..<workers {
+            done.enter()
+            let thread = Thread {
+                queue.work()
+                done.leave()
+            }
+            thread.name = "verify-\(i)"
+            thread.start()
+        }
+        var batch: [SignatureJob] = []
+        batch.reserveCapacity(SignatureQueue.batchSize)
+        var chainFault: ChainFault? = nil
+        read: while true {
             let page = try reader.readRaw(txn: txn, from: expected, limit: 8192)
             if page.isEmpty { break }
-            // 1. In parallel: decode every envelope and event, hash the stored bytes.
-            var decoded = [Decoded](repeating: Decoded(), count: page.count)
-            decoded.withUnsafeMutableBufferPointer { out in
-                nonisolated(unsafe) let buffer = out
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var i = w
-                    while i < page.count {
-                        var d = Decoded()
-                        d.hash = SHA256.hash(page[i].1)
-                        do {
-                            let env = try EventEnvelope.decode(page[i].1)
-                            d.envelope = env
-                            d.event = try env.decodeEvent()
-                        } catch { d.error = "\(error)" }
-                        buffer[i] = d
-                        i += workers
-                    }
-                }
-            }
-            // 2. In order: contiguity, the hash chain, the key in force for each label. A chain
-            //    fault stops the walk; labels before it are still checked so the first fault wins.
-            var jobs: [(seq: UInt64, label: Label, key: PublicKey)] = []
-            var chainFault: ChainFault? = nil
-            walk: for (i, (seq, _)) in page.enumerated() {
-                let d = decoded[i]
+            for (seq, bytes) in page {
                 func fail(_ why: String, at s: UInt64? = nil) { chainFault = ChainFault(seq: s ?? seq, reason: why) }
                 guard seq == expected else {
                     fail(seq > expected ? "event \(expected) is missing (next stored is \(seq))" : "out of order", at: expected)
-                    break walk
+                    break read
                 }
-                guard let env = d.envelope else { fail("envelope does not decode: \(d.error ?? "")"); break walk }
-                guard env.seq == seq else { fail("stored under key \(seq) but says seq \(env.seq)"); break walk }
-                guard env.prev == prevHash else { fail("prev is not the hash of event \(seq - 1) (chain broken)"); break walk }
-                guard let event = d.event else { fail("payload does not decode: \(d.error ?? "")"); break walk }
+                let env: EventEnvelope
+                do { env = try EventEnvelope.decode(bytes) } catch { fail("envelope does not decode: \(error)"); break read }
+                guard env.seq == seq else { fail("stored under key \(seq) but says seq \(env.seq)"); break read }
+                guard env.prev == prevHash else { fail("prev is not the hash of event \(seq - 1) (chain broken)"); break read }
+                let event: LabelerEvent
+                do { event = try env.decodeEvent() } catch { fail("payload does not decode: \(error)"); break read }
                 switch event {
                 case .labelerIdentified(let e):
-                    if did != nil { fail("a second labeler.identified event"); break walk }
+                    if did != nil { fail("a second labeler.identified event"); break read }
                     did = e.did
-                    do { key = try PublicKey(didKey: e.signingKey) } catch { fail("identity key: \(error)"); break walk }
+                    do { key = try PublicKey(didKey: e.signingKey) } catch { fail("identity key: \(error)"); break read }
                     report.keys += 1
                 case .signingKeyRotated(let e):
-                    do { key = try PublicKey(didKey: e.signingKey) } catch { fail("rotated key: \(error)"); break walk }
+                    do { key = try PublicKey(didKey: e.signingKey) } catch { fail("rotated key: \(error)"); break read }
                     report.keys += 1
                 case .labelApplied(let e):
-                    guard let k = key, let did else { fail("label before the labeler identified its key"); break walk }
-                    guard e.label.src == did else { fail("label src \(e.label.src) is not the labeler \(did)"); break walk }
-                    jobs.append((seq, e.label, k))
+                    guard let k = key, let did else { fail("label before the labeler identified its key"); break read }
+                    guard e.label.src == did else { fail("label src \(e.label.src) is not the labeler \(did)"); break read }
+                    batch.append(SignatureJob(seq: seq, label: e.label, key: k))
+                    report.labels += 1
+                    if batch.count == SignatureQueue.batchSize {
+                        guard queue.push(batch) else { break read }  // a signature failed: stop reading
+                        batch.removeAll(keepingCapacity: true)
+                    }
                 default: break
                 }
-                prevHash = d.hash
+                prevHash = SHA256.hash(bytes)
                 expected += 1
             }
-            // 3. In parallel: every label's signature against the key of its time.
-            let failed = Mutex<UInt64?>(nil)
-            let allJobs = jobs
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var i = w
-                while i < allJobs.count {
-                    if !allJobs[i].label.verify(with: allJobs[i].key) {
-                        let s = allJobs[i].seq
-                        failed.withLock { f in if f == nil || s < f! { f = s } }
-                    }
-                    i += workers
-                }
-            }
-            report.labels += jobs.count
-            if let bad = failed.withLock({ $0 }) {
-                report.fault = ChainFault(seq: bad, reason: "label signature does not verify against the key in force")
-                return
-            }
-            if let chainFault {
-                report.fault = chainFault
-                return
-            }
             progress?("verify", expected - 1, head)
+        }
+        if !batch.isEmpty { _ = queue.push(batch) }
+        queue.finish()
+        done.wait()
+        // Labels before a chain fault were all checked, so the first fault is the smaller seq.
+        if let bad = queue.firstFailure, chainFault.map({ bad < $0.seq }) ?? true {
+            report.fault = ChainFault(seq: bad, reason: "label signature does not verify against the key in force")
+            return
+        }
+        if let chainFault {
+            report.fault = chainFault
+            return
         }
         report.events = expected - 1
         if expected - 1 != head { report.fault = ChainFault(seq: expected, reason: "log ends at \(expected - 1), head is \(head)") }
@@ -171,4 +156,87 @@ public enum Verify {
     }
 }
 
-import Synchronization
+
+struct SignatureJob: Sendable {
+    var seq: UInt64
+    var label: Label
+    var key: PublicKey
+}
+
+/// Batches of labels to verify, bounded (the reader waits when the verifiers are behind), and the
+/// smallest seq whose signature failed.
+final class SignatureQueue: @unchecked Sendable {
+    static let batchSize = 256
+    private let condition = NSCondition()
+    private var batches: [[SignatureJob]] = []
+    private var head = 0
+    private var finished = false
+    private var failed: UInt64? = nil
+    private var readerWaiting = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Queues a batch; false once a signature has failed (later labels cannot come first). When
+    /// the queue is full the reader sleeps until it is down to half, so it works in long
+    /// bursts rather than waking (and taking a core from a verifier) for every batch.
+    func push(_ batch: [SignatureJob]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if batches.count - head >= capacity {
+            readerWaiting = true
+            while batches.count - head > capacity / 2 && failed == nil && readerWaiting { condition.wait() }
+            readerWaiting = false
+        }
+        if failed != nil { return false }
+        batches.append(batch)
+        condition.signal()
+        return true
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var firstFailure: UInt64? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failed
+    }
+
+    private func take() -> [SignatureJob]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == batches.count && !finished { condition.wait() }
+        guard head < batches.count else { return nil }
+        let batch = batches[head]
+        batches[head] = []
+        head += 1
+        if head > 1024 {
+            batches.removeFirst(head)
+            head = 0
+        }
+        if readerWaiting && batches.count - head <= capacity / 2 { condition.broadcast() }
+        return batch
+    }
+
+    /// A verifier: verifies batches until the queue is finished and empty. Batches queued before a
+    /// failure are still verified, so the smallest failing seq is found.
+    func work() {
+        while let batch = take() {
+            var bad: UInt64? = nil
+            for job in batch where !job.label.verify(with: job.key) {
+                bad = min(bad ?? job.seq, job.seq)
+            }
+            if let bad {
+                condition.lock()
+                if failed == nil || bad < failed! { failed = bad }
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+    }
+}

@@ -7,10 +7,28 @@ import Testing
 @testable import Projections
 
 struct RebuildEquivalenceTests {
+    /// How a rebuild runs: in one transaction or in chunks, with a write buffer large enough for
+    /// everything (written out once, into empty tables) or so small that it is written out every
+    /// few events (into tables that already hold keys before and after the new ones).
+    struct Mode: Sendable, CustomTestStringConvertible {
+        var seed: UInt64
+        var exclusive: Bool
+        var bufferBudget: Int
+        var testDescription: String { "seed \(seed), \(exclusive ? "chunked" : "one transaction"), buffer \(bufferBudget)" }
+    }
+
+    static let modes: [Mode] = [
+        Mode(seed: 1, exclusive: false, bufferBudget: ProjectionSet.defaultBufferBudget),
+        Mode(seed: 2, exclusive: false, bufferBudget: 2_000),
+        Mode(seed: 3, exclusive: true, bufferBudget: ProjectionSet.defaultBufferBudget),
+        Mode(seed: 4, exclusive: true, bufferBudget: 2_000),
+    ]
+
     /// Thousands of random events of every kind, appended in random group sizes: the models kept
     /// incrementally must equal a rebuild from the log, table for table.
-    @Test(arguments: [1 as UInt64, 2, 3])
-    func incrementalEqualsRebuild(seed: UInt64) async throws {
+    @Test(arguments: modes)
+    func incrementalEqualsRebuild(mode: Mode) async throws {
+        let seed = mode.seed
         let dir = TempDir()
         let store = try ModerationStore(path: dir.path)
         let log = try store.writer()
@@ -27,7 +45,8 @@ struct RebuildEquivalenceTests {
         let before = try store.projections.projections.map { try store.projections.digest($0) }
         let counts = try store.read { txn in (try store.labels.count(txn), try store.stream.count(txn)) }
         #expect(counts.0 > 100 && counts.1 > counts.0)
-        try store.projections.rebuild(store.projections.projections, reader: store.reader)
+        try store.projections.rebuild(
+            store.projections.projections, reader: store.reader, exclusive: mode.exclusive, bufferBudget: mode.bufferBudget)
         let after = try store.projections.projections.map { try store.projections.digest($0) }
         for (i, p) in store.projections.projections.enumerated() {
             #expect(before[i] == after[i], "projection \(p.name) differs from its rebuild")

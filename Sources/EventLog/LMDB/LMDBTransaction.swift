@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 /// One LMDB transaction. Values returned by `get` and cursors point into the map and are valid only
 /// until the transaction ends: copy them out (`getBytes`) before that.
@@ -6,6 +7,8 @@ public final class LMDBTransaction {
     let txn: OpaquePointer
     public let readOnly: Bool
     private var finished = false
+    /// Rebuilds only: writes to the buffer's tables collect there (see `LMDBWriteBuffer`).
+    public var buffer: LMDBWriteBuffer?
 
     init(env: LMDBEnvironment, readOnly: Bool) throws(LMDBError) {
         var t: OpaquePointer?
@@ -29,6 +32,10 @@ public final class LMDBTransaction {
 
     /// Calls `body` with the value stored under `key`, or nil.
     public func get<R>(_ dbi: MDB_dbi, _ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        if let buffer, let t = buffer.table(dbi) {
+            if let e = t.entry(key) { return try body(LMDBWriteBuffer.Table.valueBytes(e)) }
+            if t.backingEmpty { return try body(nil) }
+        }
         var k = MDB_val(), v = MDB_val()
         let rc = key.withUnsafeBytes { kb -> Int32 in
             k.mv_size = kb.count
@@ -45,6 +52,10 @@ public final class LMDBTransaction {
     }
 
     public func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8], append: Bool = false) throws(LMDBError) {
+        if let buffer, let t = buffer.table(dbi) {
+            buffer.put(t, key, value)
+            return
+        }
         var k = MDB_val(), v = MDB_val()
         let rc = key.withUnsafeBytes { kb in
             value.withUnsafeBytes { vb in
@@ -60,6 +71,18 @@ public final class LMDBTransaction {
 
     @discardableResult
     public func delete(_ dbi: MDB_dbi, _ key: [UInt8]) throws(LMDBError) -> Bool {
+        if let buffer, let t = buffer.table(dbi) {
+            let existed: Bool
+            if let e = t.entry(key) {
+                existed = LMDBWriteBuffer.Table.valueBytes(e) != nil
+            } else if t.backingEmpty {
+                existed = false
+            } else {
+                existed = try lmdbContains(dbi, key)
+            }
+            buffer.delete(t, key)
+            return existed
+        }
         var k = MDB_val()
         let rc = key.withUnsafeBytes { kb in
             k.mv_size = kb.count
@@ -71,10 +94,33 @@ public final class LMDBTransaction {
         return true
     }
 
+    private func lmdbContains(_ dbi: MDB_dbi, _ key: [UInt8]) throws(LMDBError) -> Bool {
+        var k = MDB_val(), v = MDB_val()
+        let rc = key.withUnsafeBytes { kb in
+            k.mv_size = kb.count
+            k.mv_data = UnsafeMutableRawPointer(mutating: kb.baseAddress)
+            return mdb_get(txn, dbi, &k, &v)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try LMDBError.check(rc, "get")
+        return true
+    }
+
+    /// Refuses whole-table reads and changes of a buffered table (its contents are split between
+    /// the buffer and LMDB until the buffer is flushed).
+    @inline(__always)
+    private func checkUnbuffered(_ dbi: MDB_dbi, _ operation: String) throws(LMDBError) {
+        if let buffer, buffer.table(dbi) != nil { throw LMDBError(EINVAL, "\(operation) of a buffered table") }
+    }
+
     /// Empties a database (keeps its handle).
-    public func clear(_ dbi: MDB_dbi) throws(LMDBError) { try LMDBError.check(mdb_drop(txn, dbi, 0), "drop") }
+    public func clear(_ dbi: MDB_dbi) throws(LMDBError) {
+        try checkUnbuffered(dbi, "drop")
+        try LMDBError.check(mdb_drop(txn, dbi, 0), "drop")
+    }
 
     public func count(_ dbi: MDB_dbi) throws(LMDBError) -> Int {
+        try checkUnbuffered(dbi, "stat")
         var stat = MDB_stat()
         try LMDBError.check(mdb_stat(txn, dbi, &stat), "stat")
         return stat.ms_entries
@@ -86,6 +132,7 @@ public final class LMDBTransaction {
         _ dbi: MDB_dbi, from: [UInt8]? = nil, reverse: Bool = false,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
+        try checkUnbuffered(dbi, "scan")
         var cursor: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(txn, dbi, &cursor), "cursor_open")
         defer { mdb_cursor_close(cursor) }

@@ -7,7 +7,7 @@ import LabelerCore
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Test and benchmark helpers.", shouldDisplay: false,
-        subcommands: [AppendLoad.self, Generate.self, ScanSim.self])
+        subcommands: [AppendLoad.self, Generate.self, ScanSim.self, VerifyRate.self])
 
     /// Appends events from many tasks until killed, printing `ack <seq>` for every durable append
     /// (the crash test kills it with SIGKILL and checks that every printed seq survived).
@@ -93,6 +93,42 @@ extension DebugCommand {
                 n += count
             }
             print("generated \(n) events in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; head \(log.head)")
+        }
+    }
+}
+
+extension DebugCommand {
+    /// The raw libsecp256k1 verification rate (one 32-byte digest, compact signature) on N threads,
+    /// the yardstick of `replay verify`'s labels/s; run it next to a verify to compare under the
+    /// same machine load.
+    struct VerifyRate: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "verify-rate")
+        @Option var threads = ProcessInfo.processInfo.activeProcessorCount
+        @Option var seconds = 3.0
+
+        func run() throws {
+            let key = SigningKey.generate()
+            let digest = SHA256.hash(Array("verify-rate".utf8))
+            let signature = key.sign(digest: digest)
+            let pub = key.publicKey
+            let deadline = Date().addingTimeInterval(seconds)
+            let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
+            defer { counts.deallocate() }
+            nonisolated(unsafe) let out = counts
+            let start = Date()
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                var n = 0
+                while true {
+                    for _ in 0..<100 { precondition(pub.verify(signature: signature, digest: digest)) }
+                    n += 100
+                    if Date() >= deadline { break }
+                }
+                out[t] = n
+            }
+            let elapsed = Date().timeIntervalSince(start)
+            let total = counts.reduce(0, +)
+            print(String(format: "raw verify: %d threads, %.0f verifications/s (%.0f per thread)", threads,
+                         Double(total) / elapsed, Double(total) / elapsed / Double(threads)))
         }
     }
 }

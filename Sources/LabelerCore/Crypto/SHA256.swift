@@ -1,16 +1,24 @@
 import Foundation
 import COpenSSL
 
+/// OpenSSL's SHA-256 implementation, fetched once: the one-shot `SHA256()` looks it up in the
+/// provider registry (under a lock) on every call, a visible cost when hashing a million events.
+private final class SHA256Method: @unchecked Sendable {
+    static let shared = SHA256Method()
+    let md: OpaquePointer
+    private init() { md = EVP_MD_fetch(nil, "SHA256", nil) }
+}
+
 public enum SHA256 {
     /// The SHA-256 digest of `data` (32 bytes).
     public static func hash(_ data: some ContiguousBytes) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        data.withUnsafeBytes { buf in
-            out.withUnsafeMutableBufferPointer { o in
-                _ = COpenSSL.SHA256(buf.baseAddress?.assumingMemoryBound(to: UInt8.self), buf.count, o.baseAddress)
+        [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            data.withUnsafeBytes { buf in
+                let ok = EVP_Digest(buf.baseAddress, buf.count, out.baseAddress, nil, SHA256Method.shared.md, nil)
+                precondition(ok == 1, "OpenSSL EVP_Digest(SHA-256) failed")
             }
+            count = 32
         }
-        return out
     }
 
     public static func hmac(key: [UInt8], _ message: [UInt8]) -> [UInt8] {

@@ -79,33 +79,46 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     /// models are marked invalid first, so a crash part-way leaves them to be rebuilt again.
     public func rebuild(
         _ targets: [any Projection], reader: EventLogReader, exclusive: Bool = false,
-        progress: ((String, UInt64, UInt64) -> Void)? = nil
+        bufferBudget: Int = ProjectionSet.defaultBufferBudget, progress: ((String, UInt64, UInt64) -> Void)? = nil
     ) throws {
         if exclusive {
-            try replayChunked(targets, reader: reader, progress: progress)
+            try replayChunked(targets, reader: reader, bufferBudget: bufferBudget, progress: progress)
         } else {
-            try replay(targets, reader: reader, from: 1, clear: true, progress: progress)
+            try replay(targets, reader: reader, from: 1, clear: true, bufferBudget: bufferBudget, progress: progress)
         }
     }
 
+    /// Memory a rebuild may hold in its write buffer before writing it out (a 1M-event log fits).
+    public static let defaultBufferBudget = 1 << 30
+
     /// Rebuilds `targets` (tables of this set's environment) from `reader`'s log, which may be
-    /// another environment's, up to `to` (default: its head), committing in chunks.
+    /// another environment's, up to `to` (default: its head), committing in chunks. Tables keyed
+    /// in random order collect in a write buffer that is written out sorted when it is over
+    /// `bufferBudget` and at the end.
     public func replayChunked(
-        _ targets: [any Projection], reader: EventLogReader, to: UInt64? = nil, progress: ((String, UInt64, UInt64) -> Void)?
+        _ targets: [any Projection], reader: EventLogReader, to: UInt64? = nil,
+        bufferBudget: Int = ProjectionSet.defaultBufferBudget, progress: ((String, UInt64, UInt64) -> Void)?
     ) throws {
         let names = targets.map(\.name).joined(separator: ",")
         let head = try to ?? reader.storedHead()
+        let buffer = LMDBWriteBuffer(budget: bufferBudget)
         try env.write { txn in
             for p in targets {
                 for db in p.databases { try txn.clear(db) }
                 try setMeta(p, Meta(version: -1, checkpoint: 0), txn)  // invalid until the end
             }
+            for p in targets { for db in p.bufferedDatabases { try buffer.add(db, txn) } }
         }
         let pages = DecodedPages(reader: reader, from: 1, to: head)
         defer { pages.stop() }
         var done = false
         while !done {
+            // Unbuffered tables (seq-ordered appends) commit every 100,000 events; the buffer
+            // carries over from one transaction to the next, and is written out when it is over
+            // its budget, and at the end.
             try env.write { txn in
+                txn.buffer = buffer
+                defer { txn.buffer = nil }
                 var applied = 0
                 while applied < 100_000 {
                     guard let page = try pages.next() else {
@@ -114,10 +127,12 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
                     }
                     for (stored, decoded) in page {
                         for p in targets { try p.apply(stored, decoded, in: txn) }
+                        if buffer.isOverBudget { try buffer.flush(into: txn) }
                     }
                     applied += page.count
                     if let last = page.last { progress?(names, last.0.seq, head) }
                 }
+                if done { try buffer.flush(into: txn) }
             }
         }
         try env.write { txn in
@@ -127,22 +142,29 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
 
     func replay(
         _ targets: [any Projection], reader: EventLogReader, from: UInt64, clear: Bool,
-        progress: ((String, UInt64, UInt64) -> Void)?
+        bufferBudget: Int = ProjectionSet.defaultBufferBudget, progress: ((String, UInt64, UInt64) -> Void)?
     ) throws {
         let names = targets.map(\.name).joined(separator: ",")
         try env.write { txn in
             if clear { for p in targets { for db in p.databases { try txn.clear(db) } } }
             let head = try txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0
+            let buffer = LMDBWriteBuffer(budget: bufferBudget)
+            for p in targets { for db in p.bufferedDatabases { try buffer.add(db, txn) } }
             // Decoding runs ahead on a thread of its own (with its own read snapshot of the log,
             // which this transaction does not change) while this thread applies.
             let pages = DecodedPages(reader: reader, from: from, to: head)
             defer { pages.stop() }
+            txn.buffer = buffer
+            defer { txn.buffer = nil }
             while let page = try pages.next() {
                 for (stored, decoded) in page {
                     for p in targets { try p.apply(stored, decoded, in: txn) }
+                    if buffer.isOverBudget { try buffer.flush(into: txn) }
                 }
                 if let last = page.last { progress?(names, last.0.seq, head) }
             }
+            try buffer.flush(into: txn)
+            txn.buffer = nil
             for p in targets { try setMeta(p, Meta(version: p.version, checkpoint: head), txn) }
         }
     }

@@ -42,6 +42,9 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
     let index: MDB_dbi_t
     let matches: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [refs, nums, prints, index, matches] }
+    /// Written straight to LMDB during rebuilds (its apply counts or scans its own tables, which
+    /// the rebuild write buffer does not serve).
+    public var bufferedDatabases: [MDB_dbi_t] { [] }
 
     public init(env: LMDBEnvironment) throws {
         refs = try env.database("known.refs")

@@ -13,8 +13,13 @@ public final class AuditProjection: Projection, @unchecked Sendable {
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
-        for subject in Set(decoded.subjects) {
-            try txn.put(index, Key.withSeq(Array(subject.utf8), event.seq), [])
+        let subjects = decoded.subjects
+        if subjects.count == 1 {
+            try txn.put(index, Key.withSeq(subjects[0], event.seq), [])
+            return
+        }
+        for subject in Set(subjects) {
+            try txn.put(index, Key.withSeq(subject, event.seq), [])
         }
     }
 

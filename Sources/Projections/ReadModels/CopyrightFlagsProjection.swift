@@ -61,8 +61,8 @@ public struct FlagRecord: Codable, Sendable, Equatable {
         return w.bytes
     }
 
-    init(bytes: [UInt8]) throws {
-        var r = CBORReader(bytes)
+    init(bytes: UnsafeRawBufferPointer) throws {
+        var r = CBORReader(Array(bytes))
         let n = try r.readMapHeader()
         var uri: String? = nil
         var record = FlagRecord(uri: "")
@@ -101,6 +101,7 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
     let byURI: MDB_dbi_t
     let order: MDB_dbi_t  // labelSeq -> uri
     public var databases: [MDB_dbi_t] { [byURI, order] }
+    public var bufferedDatabases: [MDB_dbi_t] { [byURI] }
 
     public init(env: LMDBEnvironment) throws {
         byURI = try env.database("flags.byuri")
@@ -108,18 +109,19 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
     }
 
     public func record(uri: String, _ txn: LMDBTransaction) throws -> FlagRecord? {
-        try txn.get(byURI, Array(uri.utf8)) { try $0.map { try FlagRecord(bytes: Array($0)) } }
+        try txn.get(byURI, Array(uri.utf8)) { try $0.map { try FlagRecord(bytes: $0) } }
     }
 
     func update(_ uri: String, _ txn: LMDBTransaction, _ change: (inout FlagRecord) -> Void) throws {
-        var r = try record(uri: uri, txn) ?? FlagRecord(uri: uri)
+        let key = Array(uri.utf8)
+        var r = try txn.get(byURI, key) { try $0.map { try FlagRecord(bytes: $0) } } ?? FlagRecord(uri: uri)
         let oldSeq = r.labelSeq
         change(&r)
         if oldSeq != r.labelSeq {
             if let oldSeq { try txn.delete(order, BigEndian.bytes(oldSeq)) }
-            if let s = r.labelSeq { try txn.put(order, BigEndian.bytes(s), Array(uri.utf8)) }
+            if let s = r.labelSeq { try txn.put(order, BigEndian.bytes(s), key) }
         }
-        try txn.put(byURI, Array(uri.utf8), r.encoded())
+        try txn.put(byURI, key, r.encoded())
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
@@ -181,7 +183,7 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
             return true
         }
         for u in uris {
-            guard let r = try txn.get(byURI, u, { try $0.map { try FlagRecord(bytes: Array($0)) } }) else { continue }
+            guard let r = try txn.get(byURI, u, { try $0.map { try FlagRecord(bytes: $0) } }) else { continue }
             if let states, !states.contains(r.state) { continue }
             out.append(r)
             if out.count >= limit { break }

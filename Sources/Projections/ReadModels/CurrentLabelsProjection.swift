@@ -15,6 +15,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     /// instead of storing them twice.
     let stream: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [current, bySeq, byURI] }
+    public var bufferedDatabases: [MDB_dbi_t] { [current, byURI] }
 
     public init(env: LMDBEnvironment) throws {
         current = try env.database("labels.current")
@@ -29,10 +30,9 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         guard case .labelApplied(let e) = decoded else { return }
         let l = e.label
         let k = Key.join(l.src, l.uri, l.cid ?? "", l.val)
-        if let old = try txn.getBytes(current, k) {
-            let oldSeq = BigEndian.uint64(old)
-            try txn.delete(bySeq, old)
-            try txn.delete(byURI, Key.withSeq(Array(l.uri.utf8), oldSeq))
+        if let oldSeq = try txn.get(current, k, { $0.map { BigEndian.uint64($0) } }) {
+            try txn.delete(bySeq, BigEndian.bytes(oldSeq))
+            try txn.delete(byURI, Key.withSeq(l.uri, oldSeq))
         }
         let seq = BigEndian.bytes(event.seq)
         try txn.put(current, k, seq)
@@ -40,7 +40,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         json.reserveCapacity(384)
         l.writeJSON(into: &json)
         try txn.put(bySeq, seq, json, append: true)
-        try txn.put(byURI, Key.withSeq(Array(l.uri.utf8), event.seq), [])
+        try txn.put(byURI, Key.withSeq(l.uri, event.seq), [])
     }
 
     public enum Pattern: Sendable, Hashable {

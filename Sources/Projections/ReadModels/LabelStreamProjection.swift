@@ -8,6 +8,7 @@ public final class LabelStreamProjection: Projection, @unchecked Sendable {
     public static let version = 1
     let stream: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [stream] }
+    public var bufferedDatabases: [MDB_dbi_t] { [] }
 
     public init(env: LMDBEnvironment) throws {
         stream = try env.database("stream")

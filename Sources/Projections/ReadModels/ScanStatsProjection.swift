@@ -48,6 +48,9 @@ public final class ScanStatsProjection: Projection, @unchecked Sendable {
     let totals: MDB_dbi_t
     let bySeq: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [totals, bySeq] }
+    /// Written straight to LMDB during rebuilds (its apply counts or scans its own tables, which
+    /// the rebuild write buffer does not serve).
+    public var bufferedDatabases: [MDB_dbi_t] { [] }
     static let key = Array("totals".utf8)
 
     public init(env: LMDBEnvironment) throws {

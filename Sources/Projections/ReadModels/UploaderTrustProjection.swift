@@ -18,6 +18,9 @@ public final class UploaderTrustProjection: Projection, @unchecked Sendable {
     public static let version = 2
     let byDID: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [byDID] }
+    /// Written straight to LMDB during rebuilds (its apply counts or scans its own tables, which
+    /// the rebuild write buffer does not serve).
+    public var bufferedDatabases: [MDB_dbi_t] { [] }
 
     public init(env: LMDBEnvironment) throws {
         byDID = try env.database("trust.bydid")

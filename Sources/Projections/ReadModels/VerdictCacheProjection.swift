@@ -43,6 +43,9 @@ public final class VerdictCacheProjection: Projection, @unchecked Sendable {
     let byHash: MDB_dbi_t
     let byURI: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [byHash, byURI] }
+    /// Written straight to LMDB during rebuilds (its apply counts or scans its own tables, which
+    /// the rebuild write buffer does not serve).
+    public var bufferedDatabases: [MDB_dbi_t] { [] }
     /// In `byURI`; no subject key starts with a 0 byte.
     static let latestReferenceKey: [UInt8] = Array("\u{0}known-content.added".utf8)
 
