@@ -22,6 +22,7 @@ struct SubscribeLabelsRoute {
     let backfills: AsyncSemaphore
     let drainTimeout: TimeAmount
     let sendBufferBytes: Int?
+    let frames = SharedFrames()
     let pageSize = 256
     let firstPageSize = 16
 
@@ -125,9 +126,12 @@ struct SubscribeLabelsRoute {
             do {
                 defer { if bulk { backfills.release() } }
                 page = try store.read { txn in
-                    try store.stream.page(after: last, limit: limit, txn).map {
-                        let signed = try service.servedBytes(seq: $0.seq, bytes: $0.bytes, txn)
-                        return ($0.seq, ByteBuffer(bytes: Frame.encodeLabels(seq: Int64($0.seq), signedLabels: [signed])))
+                    try store.stream.page(after: last, limit: limit, txn).map { entry in
+                        if !bulk, let shared = frames.frame(entry.seq) { return (entry.seq, shared) }
+                        let signed = try service.servedBytes(seq: entry.seq, bytes: entry.bytes, txn)
+                        let frame = ByteBuffer(bytes: Frame.encodeLabels(seq: Int64(entry.seq), signedLabels: [signed]))
+                        if !bulk { frames.remember(entry.seq, frame) }
+                        return (entry.seq, frame)
                     }
                 }
             }
