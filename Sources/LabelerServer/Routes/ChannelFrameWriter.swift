@@ -23,7 +23,11 @@ struct ChannelFrameWriter: Sendable {
                 let frame = WebSocketFrame(fin: true, opcode: .binary, data: payload)
                 channel.write(frame, promise: i == payloads.count - 1 ? promise : nil)
             }
+            // On the event loop, a write the socket takes at once completes inside flush().
+            let taken = StopFlag()
+            promise.futureResult.whenComplete { _ in taken.set() }
             channel.flush()
+            guard !taken.isSet else { return promise.futureResult }
             // A client that does not read fills the socket; the write then never completes.
             // Closing fails the pending writes, which ends the subscriber.
             let timer = channel.eventLoop.scheduleTask(in: timeout) {
