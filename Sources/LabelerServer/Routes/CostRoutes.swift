@@ -15,17 +15,8 @@ struct CostRoutes {
     let usdPer1000: Double
 
     func costs(_ request: Request) throws -> Response {
-        let q = request.uri.queryParameters
-        var limit = 50
-        if let l = q["limit"] {
-            guard let v = Int(String(l)), (0...1000).contains(v) else { throw XRPCError.invalidRequest("limit must be an integer from 0 to 1000") }
-            limit = v
-        }
-        var before: UInt64? = nil
-        if let b = q["before"] {
-            guard let v = UInt64(String(b)) else { throw XRPCError.invalidRequest("before must be a seq (a non-negative integer)") }
-            before = v
-        }
+        let limit = try request.queryInt("limit", in: 0...1000) ?? 50
+        let before = try request.querySeq("before")
         let store = service.store
         let (t, recent) = try store.read { txn in
             (try store.scanStats.totals(txn), limit == 0 ? [] : try store.scanStats.recent(limit: limit, before: before, txn))

@@ -134,18 +134,8 @@ struct FlagRoutes {
         case "oldest": true
         default: throw XRPCError.invalidRequest("order must be newest or oldest")
         }
-        var limit = Self.maxListLimit
-        if let l = q["limit"] {
-            guard let n = Int(String(l)), (1...Self.maxListLimit).contains(n) else {
-                throw XRPCError.invalidRequest("limit must be a whole number from 1 to \(Self.maxListLimit)")
-            }
-            limit = n
-        }
-        var cursor: UInt64? = nil
-        if let c = q["cursor"] {
-            guard let n = UInt64(String(c)) else { throw XRPCError.invalidRequest("cursor must be a flag seq (a whole number)") }
-            cursor = n
-        }
+        let limit = try request.queryInt("limit", in: 1...Self.maxListLimit) ?? Self.maxListLimit
+        let cursor = try request.querySeq("cursor")
         let store = service.store
         // Newest first from the start needs only one flag past the page to know more follow.
         let read = !oldestFirst && cursor == nil ? limit + 1 : Int.max

@@ -111,11 +111,7 @@ struct KnownContentRoutes {
     }
 
     func list(_ request: Request) throws -> Response {
-        var limit = 100
-        if let l = request.uri.queryParameters["limit"] {
-            guard let v = Int(String(l)), (1...1000).contains(v) else { throw XRPCError.invalidRequest("limit must be an integer from 1 to 1000") }
-            limit = v
-        }
+        let limit = try request.queryInt("limit", in: 1...1000) ?? 100
         let store = service.store
         let (refs, matches) = try store.read { txn in (try store.known.references(txn), try store.known.recordedMatches(limit: limit, txn)) }
         return try jsonResponse([

@@ -99,14 +99,8 @@ struct ReportRoutes {
             }
             status = s
         }
-        let limit = try q["limit"].map { v -> Int in
-            guard let n = Int(v), (1...100).contains(n) else { throw XRPCError.invalidRequest("limit must be 1-100") }
-            return n
-        } ?? 50
-        let offset = try q["offset"].map { v -> Int in
-            guard let n = Int(v), n >= 0 else { throw XRPCError.invalidRequest("offset must be ≥ 0") }
-            return n
-        } ?? 0
+        let limit = try request.queryInt("limit", in: 1...100) ?? 50
+        let offset = try request.queryInt("offset", in: 0...Int.max) ?? 0
         let store = service.store
         let reports = try store.read { try store.reports.list(status: status, limit: limit, offset: offset, $0) }
         return try jsonResponse(["reports": reports.map(Self.json), "count": reports.count])
