@@ -126,13 +126,15 @@ struct SubscribeLabelsRoute {
             do {
                 defer { if bulk { backfills.release() } }
                 page = try store.read { txn in
-                    try store.stream.page(after: last, limit: limit, txn).map { entry in
-                        if !bulk, let shared = frames.frame(entry.seq) { return (entry.seq, shared) }
-                        let signed = try service.servedBytes(seq: entry.seq, bytes: entry.bytes, txn)
-                        let frame = ByteBuffer(bytes: Frame.encodeLabels(seq: Int64(entry.seq), signedLabels: [signed]))
-                        if !bulk { frames.remember(entry.seq, frame) }
-                        return (entry.seq, frame)
+                    var out: [(UInt64, ByteBuffer)] = []
+                    try store.stream.forEach(after: last, limit: limit, txn) { seq, bytes in
+                        if !bulk, let shared = frames.frame(seq) { return out.append((seq, shared)) }
+                        let signed = try service.servedBytes(seq: seq, bytes: Array(bytes), txn)
+                        let frame = ByteBuffer(bytes: Frame.encodeLabels(seq: Int64(seq), signedLabels: [signed]))
+                        if !bulk { frames.remember(seq, frame) }
+                        out.append((seq, frame))
                     }
+                    return out
                 }
             }
             try await writer.write(page.map(\.1))

@@ -22,11 +22,21 @@ public final class LabelStreamProjection: Projection, @unchecked Sendable {
     /// Up to `limit` (seq, signed label bytes) with seq > `after`.
     public func page(after: UInt64, limit: Int, _ txn: LMDBTransaction) throws -> [(seq: UInt64, bytes: [UInt8])] {
         var out: [(UInt64, [UInt8])] = []
-        try txn.scan(stream, from: BigEndian.bytes(after + 1)) { k, v in
-            out.append((BigEndian.uint64(k), Array(v)))
-            return out.count < limit
-        }
+        try forEach(after: after, limit: limit, txn) { out.append(($0, Array($1))) }
         return out
+    }
+
+    /// The same walk without copying: `body(seq, bytes)` sees bytes that are valid only during
+    /// the call (a subscriber that already holds a label's frame never copies its bytes).
+    public func forEach(
+        after: UInt64, limit: Int, _ txn: LMDBTransaction, _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var n = 0
+        try txn.scan(stream, from: BigEndian.bytes(after + 1)) { k, v in
+            try body(BigEndian.uint64(k), v)
+            n += 1
+            return n < limit
+        }
     }
 
     /// The signed DAG-CBOR of the label appended at `seq`.
