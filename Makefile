@@ -55,8 +55,13 @@ $(PY_VENV)/.ready: Makefile
 	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_PACKAGES)
 	touch $@
 
+# CI shows only the end of the output: a failing Swift test run ends with its failures repeated.
+SWIFT_TEST = set -o pipefail; mkdir -p .build; swift test 2>&1 | tee .build/swift-test.log || { \
+	echo; echo "==== Swift test failures (from .build/swift-test.log) ===="; \
+	grep -E -A3 "recorded an issue|error:" .build/swift-test.log | head -80; grep -E "^✘ (Test|Suite)" .build/swift-test.log | tail -20; exit 1; }
+
 test: deps deps-ui $(PY_VENV)/.ready
-	swift test
+	$(SWIFT_TEST)
 	$(INTEROP)
 	$(UI_TESTS)
 	$(RELIABILITY)

@@ -64,7 +64,6 @@ let package = Package(
         .testTarget(name: "LabelerServerTests", dependencies: [
             "LabelerServer", "LabelerTestSupport", "Replay",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ]),
         .testTarget(name: "ModerationLoopTests", dependencies: [
             "ModerationLoop", "LabelerServer", "LabelerTestSupport",

@@ -3,13 +3,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HummingbirdWSClient
 import LabelerCore
 import LabelerServer
 import LabelerTestSupport
 import Logging
 import NIOCore
-import Synchronization
 
 /// The real application on a temporary data directory, driven over HTTP and WebSocket.
 struct Harness: Sendable {
@@ -75,49 +73,48 @@ struct Harness: Sendable {
         return out
     }
 
-    /// Subscribes and collects frames until `until` says stop (or the timeout passes).
+    /// Subscribes and collects frames until `until` says stop, the server closes, or the timeout passes
+    /// (an error). Runs on a thread of its own with a blocking socket (`RawWebSocket`).
     func subscribe(
         cursor: UInt64?, slow: Duration? = nil, timeout: Duration = .seconds(20),
         until: @escaping @Sendable ([Frame]) -> Bool
-    ) async throws -> (frames: [Frame], close: WebSocketCloseFrame?) {
+    ) async throws -> (frames: [Frame], close: SubscriptionClose?) {
         try await subscribeRaw(query: cursor.map { "cursor=\($0)" }, slow: slow, timeout: timeout, until: until)
     }
 
     func subscribeRaw(
         query: String?, slow: Duration? = nil, timeout: Duration = .seconds(20),
         until: @escaping @Sendable ([Frame]) -> Bool = { _ in false }
-    ) async throws -> (frames: [Frame], close: WebSocketCloseFrame?) {
-        let frames = FrameBox()
-        let url = "ws://127.0.0.1:\(port)/xrpc/com.atproto.label.subscribeLabels" + (query.map { "?\($0)" } ?? "")
-        let close = try await withThrowingTaskGroup(of: WebSocketCloseFrame?.self) { group in
-            group.addTask {
-                try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: Logger(label: "ws")) {
-                    inbound, outbound, _ in
-                    frames.setOutbound(outbound)
-                    for try await message in inbound.messages(maxSize: 1 << 20) {
-                        guard case .binary(let buffer) = message else { continue }
-                        let frame = try Frame.parse(Array(buffer.readableBytesView))
-                        let done = frames.m.withLock { f in
-                            f.append(frame)
-                            return until(f)
+    ) async throws -> (frames: [Frame], close: SubscriptionClose?) {
+        let path = "/xrpc/com.atproto.label.subscribeLabels" + (query.map { "?\($0)" } ?? "")
+        let port = self.port
+        return try await withCheckedThrowingContinuation { k in
+            Thread.detachNewThread {
+                k.resume(with: Result {
+                    let deadline = ContinuousClock.now + timeout
+                    let socket = try RawWebSocket(port: port, path: path, readTimeout: timeout)
+                    var frames: [Frame] = []
+                    while true {
+                        if ContinuousClock.now > deadline { throw HarnessError("subscription timed out") }
+                        let message: RawWebSocket.Message?
+                        do { message = try socket.next() } catch { throw HarnessError("subscription timed out (\(error))") }
+                        switch message {
+                        case nil: return (frames, nil)
+                        case .close(let close): return (frames, close)
+                        case .text(let t): throw HarnessError("unexpected text message: \(t)")
+                        case .binary(let bytes):
+                            frames.append(try Frame.parse(bytes))
+                            if until(frames) {
+                                try socket.sendClose(code: 1000)
+                                while case .binary = try? socket.next() {}  // up to the server's close or EOF
+                                return (frames, nil)
+                            }
+                            if let slow { Thread.sleep(forTimeInterval: Double(slow.components.seconds) + Double(slow.components.attoseconds) / 1e18) }
                         }
-                        if done { break }
-                        if let slow { try await Task.sleep(for: slow) }
                     }
-                    try await outbound.close(.normalClosure, reason: nil)
-                }
+                })
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                // End the connection ourselves: the client does not stop on cancellation alone.
-                try? await frames.outbound()?.close(.goingAway, reason: "test timeout")
-                throw HarnessError("subscription timed out")
-            }
-            let r = try await group.next()!
-            group.cancelAll()
-            return r
         }
-        return (frames.m.withLock { $0 }, close)
     }
 }
 
@@ -135,11 +132,4 @@ extension Frame {
         if case .labels(_, let l) = self { return l }
         return []
     }
-}
-
-final class FrameBox: Sendable {
-    let m = Mutex<[Frame]>([])
-    private let writer = Mutex<WebSocketOutboundWriter?>(nil)
-    func setOutbound(_ w: WebSocketOutboundWriter) { writer.withLock { $0 = w } }
-    func outbound() -> WebSocketOutboundWriter? { writer.withLock { $0 } }
 }

@@ -9,7 +9,7 @@ struct SubscribeLabelsTests {
             try await h.emit("at://did:plc:fc/fm.plyr.track/1")
             let (frames, close) = try await h.subscribe(cursor: 1000) { _ in false }
             #expect(frames == [.error(name: "FutureCursor", message: "Cursor in the future.")])
-            #expect(close?.closeCode == .policyViolation)
+            #expect(close?.code == 1008)
         }
     }
 
@@ -81,7 +81,7 @@ struct SubscribeLabelsCursorTests {
             let (frames, close) = try await h.subscribeRaw(query: "cursor=abc")
             #expect(frames.count == 1)
             if case .error(let name, _) = frames.first { #expect(name == "InvalidRequest") } else { Issue.record("no error frame") }
-            #expect(close?.closeCode == .policyViolation)
+            #expect(close?.code == 1008)
         }
     }
 }
