@@ -7,20 +7,26 @@ import LabelerCore
 public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     public static let name = "labels"
     /// v3: `labels.byseq` holds each current label's JSON form, so queries copy ready bytes.
-    public static let version = 3
+    /// v4: `labels.byprefix` answers a prefix ending at a `/` of the URI in seq order.
+    public static let version = 4
     let current: MDB_dbi_t  // src 0 uri 0 cid 0 val -> seq
     let bySeq: MDB_dbi_t  // seq -> the label's JSON (as signed), for current labels, in seq order
     let byURI: MDB_dbi_t  // uri 0 seq -> ()
+    /// `p 0 seq -> ()` for each path prefix `p` of the URI (`boundaryPrefixes`): the usual patterns
+    /// `at://did/*` and `at://did/collection/*` read their first page in seq order, with no walk
+    /// over every label of the account and no sort.
+    let byPrefix: MDB_dbi_t
     /// The label-stream table holds every label's signed bytes by seq; queries read them there
     /// instead of storing them twice.
     let stream: MDB_dbi_t
-    public var databases: [MDB_dbi_t] { [current, bySeq, byURI] }
-    public var bufferedDatabases: [MDB_dbi_t] { [current, byURI] }
+    public var databases: [MDB_dbi_t] { [current, bySeq, byURI, byPrefix] }
+    public var bufferedDatabases: [MDB_dbi_t] { [current, byURI, byPrefix] }
 
     public init(env: LMDBEnvironment) throws {
         current = try env.database("labels.current")
         bySeq = try env.database("labels.byseq")
         byURI = try env.database("labels.byuri")
+        byPrefix = try env.database("labels.byprefix")
         stream = try env.database("stream")
     }
 
@@ -30,9 +36,12 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         guard case .labelApplied(let e) = decoded else { return }
         let l = e.label
         let k = Key.join(l.src, l.uri, l.cid ?? "", l.val)
+        let uri = Array(l.uri.utf8)
+        let prefixes = Self.boundaryPrefixes(uri)
         if let oldSeq = try txn.get(current, k, { $0.map { BigEndian.uint64($0) } }) {
             try txn.delete(bySeq, BigEndian.bytes(oldSeq))
-            try txn.delete(byURI, Key.withSeq(l.uri, oldSeq))
+            try txn.delete(byURI, Key.withSeq(uri, oldSeq))
+            for p in prefixes { try txn.delete(byPrefix, Key.withSeq(Array(uri[..<p]), oldSeq)) }
         }
         let seq = BigEndian.bytes(event.seq)
         try txn.put(current, k, seq)
@@ -40,7 +49,31 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         json.reserveCapacity(384)
         l.writeJSON(into: &json)
         try txn.put(bySeq, seq, json, append: true)
-        try txn.put(byURI, Key.withSeq(l.uri, event.seq), [])
+        try txn.put(byURI, Key.withSeq(uri, event.seq), [])
+        for p in prefixes { try txn.put(byPrefix, Key.withSeq(Array(uri[..<p]), event.seq), []) }
+    }
+
+    /// The ends (exclusive) of the URI's indexed prefixes: each `/` after the scheme's `://` (or
+    /// every `/` if there is none), at most `maxPrefixes` of them. `at://did:plc:x/fm.plyr.track/3k`
+    /// gives `at://did:plc:x/` and `at://did:plc:x/fm.plyr.track/`.
+    static let maxPrefixes = 3
+    static func boundaryPrefixes(_ uri: [UInt8]) -> [Int] {
+        var start = 0
+        if uri.count >= 3, let i = (0..<(uri.count - 2)).first(where: { uri[$0] == 0x3A && uri[$0 + 1] == 0x2F && uri[$0 + 2] == 0x2F }) {
+            start = i + 3
+        }
+        var ends: [Int] = []
+        var i = start
+        while i < uri.count && ends.count < maxPrefixes {
+            if uri[i] == 0x2F { ends.append(i + 1) }
+            i += 1
+        }
+        return ends
+    }
+
+    /// Whether `prefix` (a pattern without its `*`) is one `labels.byprefix` holds.
+    static func isIndexedPrefix(_ prefix: [UInt8]) -> Bool {
+        boundaryPrefixes(prefix + [0x78]).last == prefix.count
     }
 
     public enum Pattern: Sendable, Hashable {
@@ -56,7 +89,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         prefixScanCap: Int = 50_000
     ) throws -> (labels: [(seq: UInt64, label: Label)], more: Bool) {
         var out: [(UInt64, Label)] = []
-        guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, prefixScanCap: prefixScanCap) else {
+        guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, take: Int.max, prefixScanCap: prefixScanCap) else {
             let matchers = patterns
             var more = false
             try txn.scan(bySeq, from: BigEndian.bytes(after + 1)) { k, _ in
@@ -90,7 +123,8 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         _ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, limit: Int, prefixScanCap: Int = 50_000,
         _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
     ) throws -> Bool? {
-        guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, prefixScanCap: prefixScanCap) else {
+        let take = limit == Int.max ? limit : limit + 1
+        guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, take: take, prefixScanCap: prefixScanCap) else {
             guard patterns.contains(.all) else { return nil }
             var n = 0
             var more = false
@@ -118,22 +152,30 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         return false
     }
 
-    /// The seqs (> `after`, sorted) of current labels matching the patterns through the URI index;
-    /// nil when a pattern is `*` or a prefix too broad to collect (the caller walks in seq order).
-    func candidateSeqs(_ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, prefixScanCap: Int) throws -> [UInt64]? {
+    /// The seqs (> `after`, sorted) of current labels matching the patterns through the URI
+    /// indexes: all of them, or at least the first `take` when there are more (an exact URI or an
+    /// indexed prefix is read in seq order and stops there); nil when a pattern is `*` or a prefix
+    /// too broad to collect (the caller walks in seq order).
+    func candidateSeqs(_ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, take: Int, prefixScanCap: Int) throws -> [UInt64]? {
         if patterns.contains(.all) { return nil }
         // One pattern yields each (uri, seq) entry once; several may overlap and are deduplicated.
         var seqs: [UInt64] = []
+        /// Up to `take` seqs > `after` of `key 0 seq` entries of `db`, in seq order.
+        func seqOrdered(_ db: MDB_dbi_t, _ key: [UInt8]) throws {
+            let head = key + [0]
+            var n = 0
+            try txn.scan(db, from: Key.withSeq(key, after + 1)) { k, _ in
+                guard n < take, k.count == head.count + 8, Self.hasPrefix(k, head) else { return false }
+                seqs.append(Key.seqSuffix(k))
+                n += 1
+                return true
+            }
+        }
         for p in patterns {
             switch p {
             case .all: return nil
-            case .exact(let uri):
-                let prefix = Array(uri.utf8) + [0]
-                try txn.scan(byURI, from: Key.withSeq(Array(uri.utf8), after + 1)) { k, _ in
-                    guard k.count == prefix.count + 8, Self.hasPrefix(k, prefix) else { return false }
-                    seqs.append(Key.seqSuffix(k))
-                    return true
-                }
+            case .exact(let uri): try seqOrdered(byURI, Array(uri.utf8))
+            case .prefix(let p) where Self.isIndexedPrefix(Array(p.utf8)): try seqOrdered(byPrefix, Array(p.utf8))
             case .prefix(let p):
                 let prefix = Array(p.utf8)
                 var seen = 0
