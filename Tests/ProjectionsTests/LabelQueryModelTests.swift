@@ -62,6 +62,12 @@ struct LabelQueryModelTests {
             for (l, seq) in zip(labels, seqs) { model[[l.src, l.uri, l.val].joined(separator: "\u{0}")] = (seq, l) }
         }
         let current = model.values.sorted { $0.seq < $1.seq }
+        var jsonBySeq: [UInt64: [UInt8]] = [:]
+        for c in current {
+            var json: [UInt8] = []
+            c.label.writeJSON(into: &json)
+            jsonBySeq[c.seq] = json
+        }
         for set in Self.patternSets {
             let patterns = set.map(Self.pattern)
             let expected = current.filter { CurrentLabelsProjection.matches($0.label, patterns) }.map(\.seq)
@@ -72,7 +78,10 @@ struct LabelQueryModelTests {
             while true {
                 var page: [UInt64] = []
                 let more = try store.read { txn in
-                    try store.labels.queryJSON(txn, patterns: patterns, after: after, limit: limit) { seq, _ in page.append(seq) }
+                    try store.labels.queryJSON(txn, patterns: patterns, after: after, limit: limit) { seq, json in
+                        #expect(Array(json) == jsonBySeq[seq], "the JSON served for \(seq)")
+                        page.append(seq)
+                    }
                 }
                 pages += 1
                 guard let more else {

@@ -7,14 +7,14 @@ import LabelerCore
 public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     public static let name = "labels"
     /// v3: `labels.byseq` holds each current label's JSON form, so queries copy ready bytes.
-    /// v4: `labels.byprefix` answers a prefix ending at a `/` of the URI in seq order.
-    public static let version = 4
+    /// v5: `labels.byprefix` answers a prefix ending at a `/` of the URI in seq order, with the JSON.
+    public static let version = 5
     let current: MDB_dbi_t  // src 0 uri 0 cid 0 val -> seq
     let bySeq: MDB_dbi_t  // seq -> the label's JSON (as signed), for current labels, in seq order
     let byURI: MDB_dbi_t  // uri 0 seq -> ()
-    /// `p 0 seq -> ()` for each path prefix `p` of the URI (`boundaryPrefixes`): the usual patterns
-    /// `at://did/*` and `at://did/collection/*` read their first page in seq order, with no walk
-    /// over every label of the account and no sort.
+    /// `p 0 seq -> the label's JSON` for each path prefix `p` of the URI (`boundaryPrefixes`): the
+    /// usual patterns `at://did/*` and `at://did/collection/*` read their page as one range of
+    /// ready bytes, in seq order (no walk over every label of the account, no sort, no lookups).
     let byPrefix: MDB_dbi_t
     /// The label-stream table holds every label's signed bytes by seq; queries read them there
     /// instead of storing them twice.
@@ -50,7 +50,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         l.writeJSON(into: &json)
         try txn.put(bySeq, seq, json, append: true)
         try txn.put(byURI, Key.withSeq(uri, event.seq), [])
-        for p in prefixes { try txn.put(byPrefix, Key.withSeq(Array(uri[..<p]), event.seq), []) }
+        for p in prefixes { try txn.put(byPrefix, Key.withSeq(Array(uri[..<p]), event.seq), json) }
     }
 
     /// The ends (exclusive) of the URI's indexed prefixes: each `/` after the scheme's `://` (or
@@ -123,6 +123,9 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         _ txn: LMDBTransaction, patterns: [Pattern], after: UInt64, limit: Int, prefixScanCap: Int = 50_000,
         _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
     ) throws -> Bool? {
+        if patterns.count == 1, case .prefix(let p) = patterns[0], Self.isIndexedPrefix(Array(p.utf8)) {
+            return try rangeJSON(txn, byPrefix, Array(p.utf8), after: after, limit: limit, body)
+        }
         let take = limit == Int.max ? limit : limit + 1
         guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, take: take, prefixScanCap: prefixScanCap) else {
             guard patterns.contains(.all) else { return nil }
@@ -150,6 +153,28 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
             if n == limit { return i < seqs.count - 1 }
         }
         return false
+    }
+
+    /// The values of `key 0 seq` entries with seq > `after`, in seq order, at most `limit`; returns
+    /// whether there are more.
+    func rangeJSON(
+        _ txn: LMDBTransaction, _ db: MDB_dbi_t, _ key: [UInt8], after: UInt64, limit: Int,
+        _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Bool {
+        let head = key + [0]
+        var n = 0
+        var more = false
+        try txn.scan(db, from: Key.withSeq(key, after + 1)) { k, v in
+            guard k.count == head.count + 8, Self.hasPrefix(k, head) else { return false }
+            if n == limit {
+                more = true
+                return false
+            }
+            try body(Key.seqSuffix(k), v)
+            n += 1
+            return true
+        }
+        return more
     }
 
     /// The seqs (> `after`, sorted) of current labels matching the patterns through the URI
