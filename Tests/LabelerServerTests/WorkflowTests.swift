@@ -67,6 +67,49 @@ struct WorkflowTests {
         }
     }
 
+    /// Every operator command can say who decided; the log records it as the actor `admin:NAME`
+    /// (what `replay history` and the dashboard's timeline show), and `admin` when nobody is named.
+    @Test func operatorsAreRecordedAsTheActorOfTheirDecisions() async throws {
+        try await Harness.run { h in
+            let uris = (0..<3).map { "at://did:plc:artist7/fm.plyr.track/o\($0)" }
+            for u in uris { try await h.emit(u) }
+            func actors(from seq: UInt64) throws -> [String] {
+                try h.service.log.read(from: seq, limit: 100).map(\.envelope.actor)
+            }
+            var head = h.service.log.head
+            let (s1, _) = try await h.post("/admin/resolve", "{\"uri\":\"\(uris[0])\",\"reason\":\"licensed\",\"resolved_by\":\"Ana Lima\"}")
+            #expect(s1 == 200)
+            #expect(try actors(from: head + 1) == ["admin:Ana Lima", "admin:Ana Lima"], "the negation and the resolution")
+            let (_, b) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[1])\",\"\(uris[2])\"],\"created_by\":\"Ana Lima\"}")
+            let batch = b["id"] as! String
+            head = h.service.log.head
+            let (s2, _) = try await h.post("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(uris[1])\",\"decision\":\"clear\"}],\"decided_by\":\"Bo\"}")
+            #expect(s2 == 200)
+            let decided = try actors(from: head + 1)
+            #expect(decided.count == 3 && decided.allSatisfy { $0 == "admin:Bo" }, "\(decided)")
+            head = h.service.log.head
+            let (s3, _) = try await h.post("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(uris[2])\",\"decision\":\"defer\"}]}")
+            #expect(s3 == 200)
+            #expect(try actors(from: head + 1).allSatisfy { $0 == "admin" }, "no name: plain admin")
+            head = h.service.log.head
+            let (_, img) = try await h.post("/admin/sensitive-images", "{\"image_id\":\"img7\",\"flagged_by\":\"Cy\"}")
+            #expect(try actors(from: head + 1) == ["admin:Cy"])
+            head = h.service.log.head
+            let (s4, _) = try await h.post("/admin/sensitive-images/remove", "{\"id\":\((img["id"] as! NSNumber).intValue),\"removed_by\":\"Cy\"}")
+            #expect(s4 == 200)
+            #expect(try actors(from: head + 1) == ["admin:Cy"])
+            // Names that would forge a line in a history, or say nothing, are refused.
+            head = h.service.log.head
+            for body in ["{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"Ana\\nseq 1 admin\"}",
+                         "{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"  \"}",
+                         "{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"\(String(repeating: "n", count: 257))\"}"] {
+                let (s, e) = try await h.post("/admin/resolve", body)
+                #expect(s == 400 && (e["message"] as? String)?.contains("resolved_by") == true, "\(body) → \(s) \(e)")
+            }
+            #expect(h.service.log.head == head)
+        }
+    }
+
     @Test func sensitiveImagesAndReports() async throws {
         try await Harness.run { h in
             let (s1, a) = try await h.post("/admin/sensitive-images", "{\"image_id\":\"img1\",\"reason\":\"nsfw\"}")
@@ -131,6 +174,11 @@ struct WorkflowTests {
                 ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(Self.uri)\",\"decision\":\"nuke\"}]}"),
                 ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"at://did:plc:x/fm.plyr.track/2\",\"decision\":\"clear\"}]}"),
                 ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(Self.uri)\",\"decision\":\"clear\"},{\"uri\":\"\(Self.uri)\",\"decision\":\"defer\"}]}"),
+                ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(Self.uri)\",\"decision\":\"clear\"}],\"decided_by\":\"a\\u0007b\"}"),
+                ("/admin/review/\(batch)/submit", "{\"decisions\":[{\"uri\":\"\(Self.uri)\",\"decision\":\"clear\"}],\"decided_by\":\"\"}"),
+                ("/admin/batches", "{\"created_by\":\"x\\ty\"}"),
+                ("/admin/sensitive-images/remove", "{\"id\":1,\"removed_by\":\"\(long)\"}"),
+                ("/admin/reports/1/resolve", "{\"status\":\"dismissed\",\"resolved_by\":\"\\r\"}"),
                 ("/admin/sensitive-images", "{}"),
                 ("/admin/sensitive-images", "{\"url\":\"ftp://x\"}"),
                 ("/admin/sensitive-images/remove", "{}"),

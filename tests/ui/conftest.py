@@ -192,7 +192,10 @@ def sign_out_if_needed(driver: webdriver.Chrome, labeler: Labeler) -> None:
     driver.execute_script('localStorage.clear()')
 
 
-def sign_in(driver: webdriver.Chrome, labeler: Labeler, path: str = '/admin') -> None:
+def sign_in(driver: webdriver.Chrome, labeler: Labeler, path: str = '/admin', operator: str | None = None) -> None:
+    """Signs in (a stored key signs in by itself). With `operator`, signs in afresh under that name."""
+    if operator is not None:
+        sign_out_if_needed(driver, labeler)
     driver.get(labeler.base + path)
     # A stored key signs in by itself; until its check answers, neither part is shown.
     shown = wait(driver, lambda d: next((e for e in d.find_elements(By.CSS_SELECTOR, '#app, #signin') if e.is_displayed()), False),
@@ -202,6 +205,10 @@ def sign_in(driver: webdriver.Chrome, labeler: Labeler, path: str = '/admin') ->
     field = visible(driver, '#admin-key')
     field.clear()
     field.send_keys(labeler.token)
+    if operator is not None:
+        name = driver.find_element(By.ID, 'operator-name')
+        name.clear()
+        name.send_keys(operator)
     driver.find_element(By.ID, 'signin-submit').click()
     visible(driver, '#app')
 

@@ -80,7 +80,8 @@ def test_resolve_a_pending_flag_as_a_false_positive(browser, labeler):
                        artist_handle='loops.example.com', highest_score=0.82,
                        matches=[{'title': 'Sunday Morning', 'artist': 'Old Band', 'score': 0.82}])
     viewport(browser, DESKTOP)
-    sign_in(browser, labeler)
+    sign_in(browser, labeler, operator='Ana Lima')
+    assert visible(browser, '#operator').text == 'as Ana Lima'
     card = visible(browser, f'#{dom_id(uri)}')
     assert 'Sunday Loop' in card.text and '@loops.example.com' in card.text and '82%' in card.text
     link = card.find_element(By.CSS_SELECTOR, '.track-title a')
@@ -120,6 +121,10 @@ def test_resolve_a_pending_flag_as_a_false_positive(browser, labeler):
     for line in ('label applied: copyright-violation', 'context attached', 'label negated: copyright-violation',
                  'flag resolved: original_artist'):
         assert line in story, story
+    # Who decided: the name given at sign-in is the actor of the negation and the resolution.
+    entries = browser.find_elements(By.CSS_SELECTOR, '#history .timeline li')
+    decided = [e.text for e in entries if 'label negated' in e.text or 'flag resolved' in e.text]
+    assert len(decided) == 2 and all('admin:Ana Lima' in e for e in decided), decided
     browser.find_element(By.CSS_SELECTOR, '#history-dialog [data-close-dialog]').click()
 
 
@@ -129,7 +134,7 @@ def test_review_a_batch_on_a_phone(browser, labeler, screenshots):
             for i in range(3)]
     batch = labeler.call('POST', '/admin/batches', {'uris': uris, 'created_by': 'ui-test'})
     viewport(browser, PHONE, mobile=True)
-    sign_in(browser, labeler, batch['url'])
+    sign_in(browser, labeler, batch['url'], operator='Bo')
     visible(browser, '.batch')
     bar = visible(browser, '#submit-bar')
     button = browser.find_element(By.ID, 'submit-decisions')
@@ -169,6 +174,9 @@ def test_review_a_batch_on_a_phone(browser, labeler, screenshots):
 
     data = labeler.call('GET', f'/admin/review/{batch["id"]}/data')
     assert data['status'] == 'completed'
+    status, _, raw = labeler.request('GET', '/admin/partials/history?uri=' + urllib.parse.quote(uris[0], safe=''), None, True)
+    history = raw.decode()
+    assert status == 200 and 'review decision in batch' in history and 'admin:Bo' in history, 'the decisions carry the reviewer\'s name'
     assert {f['uri']: f['decision'] for f in data['flags']} == dict(zip(uris, ('clear', 'defer', 'confirm')))
     by_uri = {f['uri']: f for f in flags_json(labeler, 'all')}
     assert by_uri[uris[0]]['state'] == 'resolved' and by_uri[uris[2]]['state'] == 'confirmed'
@@ -280,7 +288,7 @@ def test_screenshots(browser, screenshots):
 
         for size, mobile, suffix in ((DESKTOP, False, 'desktop'), (PHONE, True, 'phone')):
             viewport(browser, size, mobile)
-            sign_in(browser, showcase)
+            sign_in(browser, showcase, operator='Ana Lima')
             visible(browser, f'#{dom_id(uris[0])}')
             visible(browser, '[data-stat="head"]')
             save_png(browser, screenshots / f'dashboard-{suffix}.png', size)

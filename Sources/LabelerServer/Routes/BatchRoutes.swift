@@ -22,7 +22,7 @@ struct BatchRoutes {
         let uris = body.uris ?? []
         guard uris.count <= Self.maxURIs else { throw XRPCError.invalidRequest("uris: at most \(Self.maxURIs)") }
         for (i, u) in uris.enumerated() { try requireSubject(u, field: "uris[\(i)]") }
-        try requireText(body.created_by, field: "created_by", max: 256)
+        try requireName(body.created_by, field: "created_by")
         let r = try await commands.createBatch(uris: uris, createdBy: body.created_by, actor: .admin(body.created_by))
         return try jsonResponse(["id": r.id, "url": "/admin/review/\(r.id)", "flag_count": r.count])
     }
@@ -46,12 +46,14 @@ struct BatchRoutes {
     }
 
     struct SubmitBody: StrictBody {
-        static let fields: Set<String> = ["decisions"]
+        static let fields: Set<String> = ["decisions", "decided_by"]
         struct Item: Decodable {
             var uri: String
             var decision: String
         }
         var decisions: [Item]
+        /// Who decided (recorded as the events' actor `admin:NAME`).
+        var decided_by: String?
     }
 
     func submit(_ id: String, _ request: Request) async throws -> Response {
@@ -65,7 +67,8 @@ struct BatchRoutes {
             try requireSubject(d.uri, field: "decisions[\(i)].uri")
             return ModerationCommands.Decision(uri: d.uri, decision: decision)
         }
-        let r = try await commands.submit(batchId: id, decisions: decisions, actor: .admin())
+        try requireName(body.decided_by, field: "decided_by")
+        let r = try await commands.submit(batchId: id, decisions: decisions, actor: .admin(body.decided_by))
         // A confirmation adds a known-content reference only when the subject's audio was
         // fingerprinted: the subjects for which it could not are named, not silently skipped.
         var out: [String: Any] = [

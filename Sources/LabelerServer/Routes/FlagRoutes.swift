@@ -21,6 +21,17 @@ func requireText(_ s: String?, field: String, max: Int) throws {
     if let s, s.utf8.count > max { throw XRPCError.invalidRequest("\(field) is longer than \(max) bytes") }
 }
 
+/// Who decided (`resolved_by`, `decided_by`, ...): recorded as the actor `admin:NAME` and printed
+/// in histories, so 1–256 bytes with no control characters (a newline could forge a line).
+func requireName(_ s: String?, field: String) throws {
+    guard let s else { return }
+    try requireText(s, field: field, max: 256)
+    guard !s.trimmingCharacters(in: .whitespaces).isEmpty else { throw XRPCError.invalidRequest("\(field) must not be empty") }
+    guard !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        throw XRPCError.invalidRequest("\(field) must not contain control characters")
+    }
+}
+
 /// `/admin/context`, `/admin/flags`, `/admin/resolve`.
 struct FlagRoutes {
     let service: LabelerService
@@ -101,7 +112,7 @@ struct FlagRoutes {
                 "reason must be one of \(ResolutionReason.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         try requireText(body.notes, field: "notes", max: 10_000)
-        try requireText(body.resolved_by, field: "resolved_by", max: 256)
+        try requireName(body.resolved_by, field: "resolved_by")
         let actor: Actor = body.automated == true ? .loop : .admin(body.resolved_by)
         let val = body.val ?? ModerationCommands.copyrightValue
         guard val == ModerationCommands.copyrightValue else {

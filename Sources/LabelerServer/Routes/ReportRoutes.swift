@@ -129,7 +129,7 @@ struct ReportRoutes {
             throw XRPCError.invalidRequest("status must be open, investigating, resolved or dismissed")
         }
         try requireText(b.admin_notes, field: "admin_notes", max: 10_000)
-        try requireText(b.resolved_by, field: "resolved_by", max: 256)
+        try requireName(b.resolved_by, field: "resolved_by")
         let reports = service.store.reports
         try await service.log.append(deciding: { txn in
             guard try reports.report(id, txn) != nil else { throw XRPCError.notFound("report not found") }
@@ -141,22 +141,32 @@ struct ReportRoutes {
     }
 }
 
-/// A fixed-window limiter per client key.
+/// At most `perMinute` allowed calls per client key in any 60 seconds (a sliding log of the
+/// allowed calls' times: a fixed per-minute window let twice the limit through across a minute's
+/// edge, and made the limit depend on when in the minute a burst began).
 final class RateLimiter: Sendable {
-    private let state = Mutex<(window: Int64, counts: [String: Int])>((0, [:]))
+    private let state = Mutex<[String: [Double]]>([:])
     let perMinute: Int
+    static let window = 60.0
+    /// Idle clients are forgotten once this many are tracked.
+    static let pruneAbove = 10_000
 
     init(perMinute: Int) { self.perMinute = perMinute }
 
-    func allow(_ key: String) -> Bool {
-        let window = Int64(Date().timeIntervalSince1970 / 60)
-        return state.withLock { s in
-            if s.window != window {
-                s.window = window
-                s.counts = [:]
+    func allow(_ key: String, now: Double = Date().timeIntervalSince1970) -> Bool {
+        state.withLock { log in
+            if log.count > Self.pruneAbove {
+                log = log.filter { ($0.value.last ?? 0) > now - Self.window }
             }
-            s.counts[key, default: 0] += 1
-            return s.counts[key]! <= perMinute
+            var times = log[key, default: []]
+            times.removeAll { $0 <= now - Self.window }
+            guard times.count < perMinute else {
+                log[key] = times
+                return false
+            }
+            times.append(now)
+            log[key] = times
+            return true
         }
     }
 }

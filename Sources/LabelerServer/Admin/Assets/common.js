@@ -1,10 +1,12 @@
 // Shared by the admin pages: the key (kept in localStorage, sent only in the X-Moderation-Key
 // header, never in a URL), calls to the labeler, swapping server-rendered partials into the
-// page, sign-in / sign-out, and toasts. No dependencies.
+// page, sign-in / sign-out, the operator's name (recorded with their decisions), and toasts.
+// No dependencies.
 'use strict';
 
 const Admin = (() => {
   const STORAGE = 'labeler.adminKey';
+  const OPERATOR = 'labeler.operator';
   const $ = (id) => document.getElementById(id);
 
   class AuthError extends Error {}
@@ -14,6 +16,26 @@ const Admin = (() => {
   }
   function storeKey(k) { localStorage.setItem(STORAGE, k); }
   function forgetKey() { try { localStorage.removeItem(STORAGE); } catch (_) { /* storage blocked */ } }
+
+  // The operator's name, kept with the key (it is not a secret, and survives a sign-out).
+  function operator() {
+    try { return (localStorage.getItem(OPERATOR) || '').trim(); } catch (_) { return ''; }
+  }
+  function storeOperator(name) {
+    try { if (name) localStorage.setItem(OPERATOR, name); else localStorage.removeItem(OPERATOR); } catch (_) { /* storage blocked */ }
+  }
+  // Adds the operator's name to a command body under `field`, when one was given.
+  function by(body, field) {
+    const name = operator();
+    if (name) body[field] = name;
+    return body;
+  }
+  function showOperator(signedIn) {
+    const el = $('operator');
+    const name = operator();
+    el.textContent = name ? `as ${name}` : '';
+    el.hidden = !signedIn || !name;
+  }
 
   // One call to the labeler. Returns parsed JSON or the HTML text; throws AuthError on 401 and
   // Error(message from the XRPC error body) on any other failure.
@@ -76,9 +98,11 @@ const Admin = (() => {
     function showSignIn(message) {
       $('app').hidden = true;
       signOut.hidden = true;
+      showOperator(false);
       $('signin').hidden = false;
       showError(error, message || '');
       input.value = '';
+      $('operator-name').value = operator();
       input.focus();
     }
 
@@ -100,6 +124,7 @@ const Admin = (() => {
       $('signin').hidden = true;
       $('app').hidden = false;
       signOut.hidden = false;
+      showOperator(true);
       onReady();
     }
 
@@ -108,6 +133,7 @@ const Admin = (() => {
       const k = input.value.trim();
       if (!k) { showError(error, 'Enter the admin key.'); return; }
       showError(error, '');
+      storeOperator($('operator-name').value.trim());
       start(k, false);
     });
 
@@ -132,5 +158,5 @@ const Admin = (() => {
     };
   }
 
-  return { $, call, swap, toast, showError, setupAuth, AuthError, key };
+  return { $, call, swap, toast, showError, setupAuth, AuthError, key, by, operator };
 })();

@@ -4,7 +4,7 @@
 'use strict';
 
 (() => {
-  const { $, call, swap, toast, showError } = Admin;
+  const { $, call, swap, toast, showError, by } = Admin;
   const STATS_EVERY_MS = 5000;
 
   const state = { tab: 'flags', flagFilter: 'pending', reportFilter: 'open', loaded: new Set(), statsTimer: 0 };
@@ -71,7 +71,7 @@
     const picked = resolveForm.querySelector('input[name="reason"]:checked');
     if (!picked) { showError($('resolve-error'), 'Choose a reason.'); return; }
     const notes = $('resolve-notes').value.trim();
-    const body = { uri: resolving, reason: picked.value };
+    const body = by({ uri: resolving, reason: picked.value }, 'resolved_by');
     if (notes) body.notes = notes;
     $('resolve-submit').disabled = true;
     try {
@@ -143,7 +143,7 @@
   $('new-batch').addEventListener('click', async () => {
     const out = $('batch-link');
     try {
-      const r = await call('/admin/batches', { method: 'POST', body: { created_by: 'dashboard' } });
+      const r = await call('/admin/batches', { method: 'POST', body: { created_by: Admin.operator() || 'dashboard' } });
       out.textContent = `Review batch of ${r.flag_count} flag(s): `;
       const a = document.createElement('a');
       a.href = r.url;                 // a path on this labeler, from the labeler
@@ -162,7 +162,7 @@
     ev.preventDefault();
     const status = form.elements.status.value;
     const notes = form.elements.admin_notes.value.trim();
-    const body = { status };
+    const body = by({ status }, 'resolved_by');
     if (notes) body.admin_notes = notes;
     try {
       await call(`/admin/reports/${encodeURIComponent(form.dataset.report)}/resolve`, { method: 'POST', body });
@@ -174,7 +174,7 @@
   // --- sensitive images -----------------------------------------------------------------------
   $('image-add').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const body = {};
+    const body = by({}, 'flagged_by');
     const id = $('image-add-id').value.trim();
     const url = $('image-add-url').value.trim();
     const reason = $('image-add-reason').value.trim();
@@ -195,7 +195,7 @@
   async function removeImage(button) {
     button.disabled = true;
     try {
-      const r = await call('/admin/sensitive-images/remove', { method: 'POST', body: { id: Number(button.dataset.id) } });
+      const r = await call('/admin/sensitive-images/remove', { method: 'POST', body: by({ id: Number(button.dataset.id) }, 'removed_by') });
       toast(r.message);
       await load('images');
     } catch (e) {

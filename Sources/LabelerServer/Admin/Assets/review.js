@@ -60,7 +60,7 @@
     const button = $('submit-decisions');
     button.disabled = true;
     try {
-      const r = await call(`/admin/review/${encodeURIComponent(batchId)}/submit`, { method: 'POST', body: { decisions: list } });
+      const r = await call(`/admin/review/${encodeURIComponent(batchId)}/submit`, { method: 'POST', body: Admin.by({ decisions: list }, 'decided_by') });
       toast(r.status === 'completed' ? `${r.message}. The batch is completed.` : `${r.message}.`);
       await load();
     } catch (e) {
