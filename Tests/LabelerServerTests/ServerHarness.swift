@@ -59,6 +59,19 @@ struct Harness: Sendable {
         return seq
     }
 
+    /// Waits until the server counts at least `n` open subscribeLabels connections (its metrics),
+    /// so a test emits only once a live-only subscriber is really listening.
+    func waitForSubscribers(_ n: Int, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = try await client.execute(uri: "/metrics", method: .get) { r in String(buffer: r.body) }
+            let line = text.split(separator: "\n").first { $0.hasPrefix("labeler_subscribers ") }
+            if let v = line?.split(separator: " ").last.flatMap({ Int($0) }), v >= n { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw HarnessError("fewer than \(n) subscribers after \(timeout)")
+    }
+
     /// Pages through queryLabels until there is no cursor; returns (seq, label JSON) in order.
     func queryAll(_ patterns: [String], limit: Int) async throws -> [[String: Any]] {
         var out: [[String: Any]] = []

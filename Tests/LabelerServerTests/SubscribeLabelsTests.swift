@@ -17,7 +17,7 @@ struct SubscribeLabelsTests {
         try await Harness.run { h in
             for i in 0..<5 { try await h.emit("at://did:plc:live/fm.plyr.track/old\(i)") }
             let task = Task { try await h.subscribe(cursor: nil) { $0.count >= 1 } }
-            try await Task.sleep(for: .milliseconds(300))
+            try await h.waitForSubscribers(1)
             let seq = try await h.emit("at://did:plc:live/fm.plyr.track/new")
             let (frames, _) = try await task.value
             #expect(frames.map(\.labelSeq) == [seq])

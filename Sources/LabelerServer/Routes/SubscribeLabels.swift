@@ -55,8 +55,6 @@ struct SubscribeLabelsRoute {
         _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, path: String, channel: any Channel,
         logger: Logger
     ) async throws {
-        metrics.subscribers.add(1, ordering: .relaxed)
-        defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
         let requested: UInt64?
         do { requested = try Self.cursor(URI(path).queryParameters.map { (key: $0.key, value: $0.value) }) } catch let e as XRPCError {
             try await outbound.write(.binary(ByteBuffer(bytes: Frame.error(name: e.name, message: e.message).encoded())))
@@ -69,8 +67,11 @@ struct SubscribeLabelsRoute {
             try await outbound.close(.policyViolation, reason: "FutureCursor")
             return
         }
-        // No cursor: live only, from the head as it is now.
+        // No cursor: live only, from the head as it is now. Counted from here on, so a subscriber
+        // in the count hears every label appended after it was counted.
         let start = requested ?? log.head
+        metrics.subscribers.add(1, ordering: .relaxed)
+        defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
         let stopping = StopFlag()
         if let size = sendBufferBytes {
             try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(size)).get()
