@@ -112,6 +112,7 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
     admin.get("/admin/known-content") { request, _ in try known.list(request) }
     admin.post("/admin/known-content") { request, _ in try await known.add(request) }
     admin.post("/admin/known-content/remove") { request, _ in try await known.remove(request) }
+    admin.post("/admin/known-content/matches/{seq}/review") { request, ctx in try await known.review(ctx.parameters.get("seq") ?? "", request) }
 
     let commands = ModerationCommands(service: service, knownContent: config.scan.known)
     let flags = FlagRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)

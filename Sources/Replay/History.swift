@@ -66,6 +66,9 @@ public enum History {
         case .knownContentMatched(let e):
             let m = e.match
             return "known content \(m.refId) found by \(e.source) at \(m.uploadOffsetMs / 1000) s for \(m.matchedMs / 1000) s (BER \(Double(m.berBasisPoints) / 10_000)): \(m.verdict)"
+        case .knownMatchReviewed(let e):
+            let what = e.decision == .flag ? "flagged: it is the reference's work" : "dismissed: not the reference's work"
+            return "borderline match #\(e.matchSeq) of known content \(e.refId) reviewed, \(what)" + (e.notes.map { " — \($0)" } ?? "")
         default:
             return "\(event)"
         }

@@ -15,7 +15,7 @@ struct AdminAuthTests {
             #expect(routes.count > 20)
             var checked = 0
             for (method, path) in routes where !publicRoutes.contains("\(method) \(path)") {
-                let concrete = path.replacingOccurrences(of: "{id}", with: "1")
+                let concrete = path.replacingOccurrences(of: #"\{[a-z]+\}"#, with: "1", options: .regularExpression)  // {id}, {seq}, ...
                 for headers: HTTPFields in [[.contentType: "application/json"], [.contentType: "application/json", .init("X-Moderation-Key")!: "wrong-key-wrong-key"]] {
                     let status = try await h.client.execute(uri: concrete, method: method, headers: headers, body: ByteBuffer(string: "{}")) {
                         Int($0.status.code)

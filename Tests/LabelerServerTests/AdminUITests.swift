@@ -289,7 +289,7 @@ struct AdminUITests {
     @Test func knownContentReviewPartialListsBorderlineMatchesEscaped() async throws {
         try await Harness.run { h in
             let empty = try await Self.fetch(h, "/admin/partials/known-review", admin: true)
-            #expect(empty.status == 200 && empty.body.contains("No borderline known-content matches."))
+            #expect(empty.status == 200 && empty.body.contains("No borderline known-content matches to judge."))
             #expect(try await Self.fetch(h, "/admin/partials/known-review").status == 401)
 
             let hostile = "<script>alert(1)</script> & \"Daft Punk\""

@@ -247,6 +247,19 @@ let knownContentWorkshopPath = NSTemporaryDirectory() + "labeler-test-audio-" + 
                 #expect(review["verdict"] as? String == "review" && review["uri"] as? String == uri && review["source"] as? String == "scan")
                 #expect(try await h.queryAll([uri], limit: 10).isEmpty)
 
+                // An operator judges it to be the reference's work: the subject is labelled, and
+                // the same bytes uploaded again are flagged from the cache, for no AuDD request.
+                let matchSeq = try #require((review["seq"] as? NSNumber)?.uint64Value)
+                let (s5, judged) = try await h.post("/admin/known-content/matches/\(matchSeq)/review", #"{"decision":"flag","decided_by":"Ana"}"#)
+                #expect(s5 == 200 && judged["labelled"] as? Bool == true, "\(judged)")
+                #expect(try await h.queryAll([uri], limit: 10).count == 1)
+                let reupload = "at://did:plc:up3/fm.plyr.track/3kagain"
+                let (_, again2) = try await h.post("/scan", #"{"audio_url":"\#(audd.audioURL("a.opus"))","uri":"\#(reupload)"}"#)
+                #expect(again2["provider"] as? String == "cache" && again2["is_flagged"] as? Bool == true, "\(again2)")
+                #expect((again2["flag_reason"] as? String)?.contains("an operator judged the borderline match") == true, "\(again2)")
+                #expect(audd.billed("a.opus") == 4, "no new request")
+                #expect(try await h.queryAll([reupload], limit: 10).count == 1)
+
                 // Removing the reference takes it out of force.
                 let (s3, removed) = try await h.post("/admin/known-content/remove", #"{"ref_id":"\#(refId)","reason":"licensed"}"#)
                 #expect(s3 == 200 && removed["already"] as? Bool == false)

@@ -94,6 +94,11 @@ public struct RandomEvents {
                     source: "scan", uri: pick(uris), contentHash: "bafkreihash\(rng.next() % 5)",
                     match: KnownMatch(refId: "kc-1", uploadOffsetMs: 0, referenceOffsetMs: 0, matchedMs: 30_000, berBasisPoints: 700, verdict: "review")
                 ).event(actor: .scanner)
+            case 3:
+                return KnownMatchReviewed(
+                    matchSeq: rng.next() % 400 + 1, uri: pick(uris), contentHash: chance(0.7) ? "bafkreihash\(rng.next() % 5)" : nil, refId: "kc-1",
+                    decision: pick(KnownMatchDecision.allCases), notes: chance(0.3) ? "n" : nil
+                ).event(actor: .admin("alice"))
             default: break
             }
             let failed = chance(0.3)

@@ -248,6 +248,17 @@ def test_spend_numbers_and_the_known_content_tab(browser, labeler):
     meta = visible(browser, '#known .list-meta')
     assert 'borderline known-content match' in meta.text
     assert not browser.find_element(By.ID, 'panel-flags').is_displayed()
+    # A judgement button calls the labeler with the key and shows its answer: here a card for a
+    # match the labeler never recorded (a real one needs audio and a scan: the Swift tests do that).
+    browser.execute_script(
+        "const a = document.createElement('article'); a.className = 'card known-card';"
+        "const d = document.createElement('div'); d.className = 'card-actions';"
+        "const b = document.createElement('button'); b.type = 'button'; b.dataset.knownAction = 'dismiss'; b.dataset.seq = '987654';"
+        "b.textContent = 'Not this work: dismiss'; d.append(b); a.append(d); document.getElementById('known').append(a);")
+    browser.find_element(By.CSS_SELECTOR, '#known button[data-seq="987654"]').click()
+    toast = visible(browser, '#toast')
+    wait(browser, lambda d: 'no known-content match was recorded at seq 987654' in toast.text, what='the labeler\'s answer')
+    assert 'error' in toast.get_attribute('class')
     errors = [m for m in console_errors(browser) if 'favicon' not in m]
     assert not [m for m in errors if 'Content Security Policy' in m or 'Uncaught' in m], errors
 

@@ -58,3 +58,30 @@ public struct KnownContentMatched: EventPayload, Equatable {
         self.match = match
     }
 }
+
+/// An operator judged a borderline (`review`) match: `flag` (it is the reference's work: the
+/// subject is labelled in the same append unless already flagged) or `dismiss` (it is not).
+public struct KnownMatchReviewed: EventPayload, Equatable {
+    public static let eventType = "known-content.match-reviewed"
+    public static let version = 1
+    /// The seq of the `known-content.matched` event judged.
+    public var matchSeq: UInt64
+    public var uri: String?
+    public var contentHash: String?
+    public var refId: String
+    public var decision: KnownMatchDecision
+    public var notes: String?
+    public init(matchSeq: UInt64, uri: String?, contentHash: String?, refId: String, decision: KnownMatchDecision, notes: String?) {
+        self.matchSeq = matchSeq
+        self.uri = uri
+        self.contentHash = contentHash
+        self.refId = refId
+        self.decision = decision
+        self.notes = notes
+    }
+}
+
+public enum KnownMatchDecision: String, Codable, Sendable, CaseIterable {
+    case flag
+    case dismiss
+}

@@ -19,6 +19,7 @@ public enum LabelerEvent: Sendable, Equatable {
     case knownContentAdded(KnownContentAdded)
     case knownContentRemoved(KnownContentRemoved)
     case knownContentMatched(KnownContentMatched)
+    case knownMatchReviewed(KnownMatchReviewed)
     case unknown(type: String, v: Int)
 
     /// Every payload type of the catalogue, with how to wrap it.
@@ -43,6 +44,7 @@ public enum LabelerEvent: Sendable, Equatable {
         add(KnownContentAdded.self, LabelerEvent.knownContentAdded)
         add(KnownContentRemoved.self, LabelerEvent.knownContentRemoved)
         add(KnownContentMatched.self, LabelerEvent.knownContentMatched)
+        add(KnownMatchReviewed.self, LabelerEvent.knownMatchReviewed)
         return d
     }()
 
@@ -101,6 +103,7 @@ public enum LabelerEvent: Sendable, Equatable {
         case .reportCreated(let e): [e.subject]
         case .knownContentAdded(let e): e.uri.map { [$0] } ?? []
         case .knownContentMatched(let e): e.uri.map { [$0] } ?? []
+        case .knownMatchReviewed(let e): e.uri.map { [$0] } ?? []
         default: []
         }
     }

@@ -123,20 +123,21 @@ struct AdminUI {
         return AdminHeaders.html(AdminTemplates.render("images", ImageListView(count: all.count, images: all.reversed().map(ImageView.init))))
     }
 
-    /// Borderline known-content matches (verdict `review`), newest first: they never label, so
-    /// this is where a person sees them.
+    /// Borderline known-content matches (verdict `review`) no operator has judged yet, newest
+    /// first: they never label by themselves, so this is where a person sees and judges them.
     func knownReview() throws -> Response {
         let store = service.store
-        let (all, shown): (Int, [KnownReviewView]) = try store.read { txn in
-            let review = try store.known.recordedMatches(limit: Self.knownMatchScan, txn).filter { $0.match.verdict == "review" }
-            let views = try review.prefix(Self.knownReviewLimit).map { m in
+        let (all, reviewed, shown): (Int, Int, [KnownReviewView]) = try store.read { txn in
+            let borderline = try store.known.recordedMatches(limit: Self.knownMatchScan, txn).filter { $0.match.verdict == "review" }
+            let waiting = try borderline.filter { try store.known.review(ofMatch: $0.seq, txn) == nil }
+            let views = try waiting.prefix(Self.knownReviewLimit).map { m in
                 KnownReviewView(
                     m, reference: try store.known.reference(m.match.refId, txn),
                     flag: try m.uri.flatMap { try store.flags.record(uri: $0, txn) })
             }
-            return (review.count, views)
+            return (waiting.count, borderline.count - waiting.count, views)
         }
-        let view = KnownReviewListView(count: all, shown: shown.count, truncated: all > shown.count, matches: shown)
+        let view = KnownReviewListView(count: all, reviewed: reviewed, shown: shown.count, truncated: all > shown.count, matches: shown)
         return AdminHeaders.html(AdminTemplates.render("known_review", view))
     }
 

@@ -3,7 +3,8 @@ import Foundation
 import Projections
 
 /// One borderline known-content match (verdict `review`): a stored reference found inside an
-/// upload too weakly to label it, waiting for a person. Read-only; numbers as the match recorded them.
+/// upload too weakly to label it, waiting for a person to flag or dismiss it; numbers as the
+/// match recorded them.
 struct KnownReviewView {
     let seq: UInt64
     let subject: String
@@ -51,7 +52,10 @@ struct KnownReviewView {
 }
 
 struct KnownReviewListView {
+    /// Waiting for a judgement.
     let count: Int
+    /// Judged already (flagged or dismissed): no longer listed.
+    let reviewed: Int
     let shown: Int
     let truncated: Bool
     let matches: [KnownReviewView]

@@ -9,6 +9,9 @@ import Projections
 ///   (downloaded and fingerprinted now), `work?`: adds a reference (`known-content.added`), then
 ///   re-checks the stored catalogue locally; answers `{ref_id, seq, items, already, retro_scan}`.
 /// - `POST /admin/known-content/remove` `{ref_id, reason?}`: takes a reference out of force.
+/// - `POST /admin/known-content/matches/{seq}/review` `{decision: flag|dismiss, notes?, decided_by?}`:
+///   an operator's judgement of a borderline match (`flag` labels the subject); answers
+///   `{seq, match_seq, decision, labelled}`.
 /// - `GET /admin/known-content?limit=`: references (without prints) and the latest recorded
 ///   matches (`review` ones wait for an operator and never labelled anything).
 struct KnownContentRoutes {
@@ -98,6 +101,25 @@ struct KnownContentRoutes {
             fingerprint: Chromaprint.bytes(items), work: work)
     }
 
+    struct ReviewBody: StrictBody {
+        static let fields: Set<String> = ["decision", "notes", "decided_by"]
+        var decision: String
+        var notes: String?
+        var decided_by: String?
+    }
+
+    func review(_ seqText: String, _ request: Request) async throws -> Response {
+        guard let seq = UInt64(seqText), seq > 0 else { throw XRPCError.invalidRequest("the match seq must be a positive integer (got \(seqText.prefix(40)))") }
+        let body = try await decodeBody(ReviewBody.self, request, limit: maxBody)
+        guard let decision = KnownMatchDecision(rawValue: body.decision) else {
+            throw XRPCError.invalidRequest("decision must be one of \(KnownMatchDecision.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        try requireText(body.notes, field: "notes", max: 10_000)
+        try requireName(body.decided_by, field: "decided_by")
+        let r = try await known.reviewMatch(seq: seq, decision: decision, notes: body.notes, actor: .admin(body.decided_by))
+        return try jsonResponse(["seq": r.seq, "match_seq": seq, "decision": decision.rawValue, "labelled": r.labelled])
+    }
+
     func remove(_ request: Request) async throws -> Response {
         let body = try await decodeBody(RemoveBody.self, request, limit: maxBody)
         try requireText(body.reason, field: "reason", max: 1024)
@@ -113,7 +135,12 @@ struct KnownContentRoutes {
     func list(_ request: Request) throws -> Response {
         let limit = try request.queryInt("limit", in: 1...1000) ?? 100
         let store = service.store
-        let (refs, matches) = try store.read { txn in (try store.known.references(txn), try store.known.recordedMatches(limit: limit, txn)) }
+        let (refs, matches, reviews) = try store.read { txn in
+            let matches = try store.known.recordedMatches(limit: limit, txn)
+            var reviews: [UInt64: KnownMatchReviewRecord] = [:]
+            for m in matches { reviews[m.seq] = try store.known.review(ofMatch: m.seq, txn) }
+            return (try store.known.references(txn), matches, reviews)
+        }
         return try jsonResponse([
             "references": refs.map { r -> [String: Any] in
                 var d: [String: Any] = [
@@ -133,6 +160,9 @@ struct KnownContentRoutes {
                 d["source"] = m.source
                 if let v = m.uri { d["uri"] = v }
                 if let v = m.contentHash { d["content_hash"] = v }
+                if let r = reviews[m.seq] {
+                    d["review"] = ["decision": r.decision.rawValue, "by": r.actor, "at": r.at, "seq": r.seq, "notes": r.notes ?? NSNull()] as [String: Any]
+                }
                 return d
             },
         ])

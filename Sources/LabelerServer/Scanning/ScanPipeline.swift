@@ -231,6 +231,18 @@ struct ScanPipeline: Sendable {
                 earlier?.matches = retro
                 earlier?.highestScore = m.match.score
                 earlier?.flagReason = "known content: reference \(m.match.refId) found by a retro-scan"
+            case .knownMatchReviewed(let r):
+                // An operator judged a borderline match of these bytes to be the reference's work.
+                let store = service.store
+                let (work, match) = try store.read { txn in
+                    (try store.known.reference(r.refId, txn)?.work, try store.known.recordedMatch(seq: r.matchSeq, txn)?.match)
+                }
+                earlier = ScanRecorded(scanId: "", uri: r.uri, cid: nil, audioURL: "", provider: "known-content", status: .ok)
+                if let match {
+                    earlier?.matches = [ScanMatch(artist: "Known content", title: work ?? "reference \(r.refId)", offsetMs: match.uploadOffsetMs, score: match.score)]
+                    earlier?.highestScore = match.score
+                }
+                earlier?.flagReason = "known content: an operator judged the borderline match of reference \(r.refId) (seq \(r.matchSeq)) to be its work"
             default: break
             }
         }

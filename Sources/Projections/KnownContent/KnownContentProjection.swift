@@ -27,21 +27,32 @@ public struct KnownMatchRecord: Codable, Sendable, Equatable {
     public var match: KnownMatch
 }
 
+/// An operator's judgement of a borderline match.
+public struct KnownMatchReviewRecord: Codable, Sendable, Equatable {
+    public var seq: UInt64
+    public var at: String
+    public var actor: String
+    public var decision: KnownMatchDecision
+    public var notes: String?
+}
+
 /// The known-content index, rebuilt from `known-content.added/removed` events alone (their
 /// fingerprints are in the log):
 /// - `known.refs` refId → reference; `known.nums` number → refId; `known.prints` refId → items;
 /// - `known.index`: the top 24 bits of an item (3 bytes, big-endian) → postings, packed
 ///   (reference number, position) pairs of little-endian UInt32s;
-/// - `known.matches`: seq → a `known-content.matched` event (what waits for review).
+/// - `known.matches`: seq → a `known-content.matched` event (what waits for review);
+/// - `known.reviews`: a match's seq → an operator's judgement of it (v2).
 public final class KnownContentProjection: Projection, @unchecked Sendable {
     public static let name = "known-content"
-    public static let version = 1
+    public static let version = 2
     let refs: MDB_dbi_t
     let nums: MDB_dbi_t
     let prints: MDB_dbi_t
     let index: MDB_dbi_t
     let matches: MDB_dbi_t
-    public var databases: [MDB_dbi_t] { [refs, nums, prints, index, matches] }
+    let reviews: MDB_dbi_t
+    public var databases: [MDB_dbi_t] { [refs, nums, prints, index, matches, reviews] }
     /// Written straight to LMDB during rebuilds (its apply counts or scans its own tables, which
     /// the rebuild write buffer does not serve).
     public var bufferedDatabases: [MDB_dbi_t] { [] }
@@ -52,6 +63,7 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
         prints = try env.database("known.prints")
         index = try env.database("known.index")
         matches = try env.database("known.matches")
+        reviews = try env.database("known.reviews")
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
@@ -83,6 +95,10 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
         case .knownContentMatched(let e):
             let m = KnownMatchRecord(seq: event.seq, at: event.envelope.recordedAtString, source: e.source, uri: e.uri, contentHash: e.contentHash, match: e.match)
             try Record.put(m, txn, matches, BigEndian.bytes(event.seq))
+        case .knownMatchReviewed(let e):
+            let r = KnownMatchReviewRecord(
+                seq: event.seq, at: event.envelope.recordedAtString, actor: event.envelope.actor, decision: e.decision, notes: e.notes)
+            try Record.put(r, txn, reviews, BigEndian.bytes(e.matchSeq))
         default: break
         }
     }
@@ -119,6 +135,16 @@ public final class KnownContentProjection: Projection, @unchecked Sendable {
             return true
         }
         return out
+    }
+
+    /// The match recorded at `seq`, if any.
+    public func recordedMatch(seq: UInt64, _ txn: LMDBTransaction) throws -> KnownMatchRecord? {
+        try Record.get(KnownMatchRecord.self, txn, matches, BigEndian.bytes(seq))
+    }
+
+    /// An operator's judgement of the match recorded at `seq`, if any.
+    public func review(ofMatch seq: UInt64, _ txn: LMDBTransaction) throws -> KnownMatchReviewRecord? {
+        try Record.get(KnownMatchReviewRecord.self, txn, reviews, BigEndian.bytes(seq))
     }
 
     /// Recorded matches, newest first.

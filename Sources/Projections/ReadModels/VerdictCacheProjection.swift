@@ -105,6 +105,13 @@ public final class VerdictCacheProjection: Projection, @unchecked Sendable {
             if let r = try verdict(contentHash: hash, txn), r.flagged, r.cleared == nil { return }
             let r = CachedVerdictRecord(scanSeq: event.seq, flagged: true, recordedAt: event.envelope.recordedAt, uri: e.uri)
             try Record.put(r, txn, byHash, Array(hash.utf8))
+        case .knownMatchReviewed(let e):
+            // An operator judged a borderline match to be the reference's work: these bytes are
+            // flagged, so the same bytes uploaded again are flagged for free.
+            guard e.decision == .flag, let hash = e.contentHash else { return }
+            if let r = try verdict(contentHash: hash, txn), r.flagged, r.cleared == nil { return }
+            let r = CachedVerdictRecord(scanSeq: event.seq, flagged: true, recordedAt: event.envelope.recordedAt, uri: e.uri)
+            try Record.put(r, txn, byHash, Array(hash.utf8))
         case .knownContentAdded:
             try txn.put(byURI, Self.latestReferenceKey, BigEndian.bytes(event.seq))
         default: break

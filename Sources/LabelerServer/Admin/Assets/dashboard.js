@@ -204,6 +204,28 @@
     }
   }
 
+  // --- borderline known-content matches: flag (it is the reference's work) or dismiss ----------
+  $('known').addEventListener('click', async (ev) => {
+    const button = ev.target.closest('button[data-known-action]');
+    if (!button) return;
+    const decision = button.dataset.knownAction;
+    const seq = button.dataset.seq;
+    for (const b of button.closest('.card-actions').querySelectorAll('button')) b.disabled = true;
+    try {
+      const r = await call(`/admin/known-content/matches/${encodeURIComponent(seq)}/review`,
+        { method: 'POST', body: by({ decision }, 'decided_by') });
+      toast(decision === 'flag'
+        ? (r.labelled ? `Flagged: the subject is labelled copyright-violation (seq ${r.seq}).` : 'Judged its work; the subject was flagged already.')
+        : 'Dismissed: not the reference\'s work.');
+      const reloads = [load('known'), refreshStats()];
+      if (r.labelled && state.loaded.has('flags')) reloads.push(load('flags'));
+      await Promise.all(reloads);
+    } catch (e) {
+      for (const b of button.closest('.card-actions').querySelectorAll('button')) b.disabled = false;
+      failed(e);
+    }
+  });
+
   // --- start ----------------------------------------------------------------------------------
   handleAuth = Admin.setupAuth({
     // A real admin call: the numbers the page shows anyway.

@@ -1,0 +1,63 @@
+import EventLog
+import Foundation
+import LabelerCore
+import Projections
+import Synchronization
+
+extension KnownContentService {
+    struct MatchReview: Sendable {
+        /// The seq of the `known-content.match-reviewed` event.
+        var seq: UInt64
+        /// The subject was labelled by this decision (`flag` on a subject with no open flag).
+        var labelled: Bool
+    }
+
+    /// An operator's judgement of a borderline match. `flag`: the subject is the reference's work
+    /// and is labelled `copyright-violation` with the reference as its evidence, in the same append
+    /// (unless it already has an open flag), and its bytes are cached as flagged; `dismiss`: it is
+    /// not. Decided inside the write, so a match is judged once (409 after that).
+    func reviewMatch(seq: UInt64, decision: KnownMatchDecision, notes: String?, actor: Actor) async throws -> MatchReview {
+        let store = service.store
+        let (found, work): (KnownMatchRecord?, String?) = try store.read { txn in
+            let m = try store.known.recordedMatch(seq: seq, txn)
+            return (m, try m.flatMap { try store.known.reference($0.match.refId, txn)?.work })
+        }
+        guard let m = found else { throw XRPCError(.notFound, "NotFound", "no known-content match was recorded at seq \(seq)") }
+        guard m.match.verdict == "review" else {
+            throw XRPCError.invalidRequest("the match at seq \(seq) is not borderline (verdict \(m.match.verdict)): there is nothing to review")
+        }
+        if decision == .flag, m.uri == nil {
+            throw XRPCError.invalidRequest(
+                "the match at seq \(seq) names no subject (content \(m.contentHash ?? "?") only), so there is nothing to label: dismiss it, or label the subject with /emit-label")
+        }
+        let label: Label? =
+            try decision == .flag ? m.uri.map { try service.makeLabel(LabelRequest(uri: $0, val: Self.labelValue)).signed(with: service.key) } : nil
+        let known = store.known
+        let flags = store.flags
+        let labelled = Mutex(false)
+        let seqs = try await service.log.append(deciding: { txn in
+            if let r = try known.review(ofMatch: seq, txn) {
+                throw ModerationCommands.CommandError.conflict(
+                    "the match at seq \(seq) was already reviewed: \(r.decision.rawValue) by \(r.actor) (seq \(r.seq))")
+            }
+            var events = [
+                KnownMatchReviewed(matchSeq: seq, uri: m.uri, contentHash: m.contentHash, refId: m.match.refId, decision: decision, notes: notes)
+                    .event(actor: actor)
+            ]
+            if let label, let uri = m.uri {
+                let open = try flags.record(uri: uri, txn).map { $0.isFlag && $0.resolution == nil } ?? false
+                if !open {
+                    events.append(LabelApplied(label: label).event(actor: actor))
+                    events.append(
+                        TrackContextAttached(
+                            uri: uri, highestScore: m.match.score,
+                            matches: [ContextMatch(title: work ?? "reference \(m.match.refId)", artist: "Known content", score: m.match.score)]
+                        ).event(actor: actor))
+                    labelled.withLock { $0 = true }
+                }
+            }
+            return events
+        })
+        return MatchReview(seq: seqs[0], labelled: labelled.withLock { $0 })
+    }
+}
