@@ -110,6 +110,35 @@ struct WorkflowTests {
         }
     }
 
+    /// `skip_batched`: a flag waiting undecided in a pending batch is not batched again (two loop
+    /// runs at once); without it, the original's behaviour (a flag may be in several batches).
+    @Test func skipBatchedLeavesOutFlagsWaitingInAnotherBatch() async throws {
+        try await Harness.run { h in
+            let uris = (0..<3).map { "at://did:plc:artist8/fm.plyr.track/s\($0)" }
+            for u in uris { try await h.emit(u) }
+            let (_, first) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[0])\",\"\(uris[1])\"]}")
+            let firstId = first["id"] as! String
+            let (s1, second) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[0])\",\"\(uris[1])\",\"\(uris[2])\"],\"skip_batched\":true}")
+            #expect(s1 == 200 && second["flag_count"] as? Int == 1 && second["skipped"] as? [String] == [uris[0], uris[1]], "\(second)")
+            let (_, data) = try await h.get("/admin/review/\(second["id"] as! String)/data", admin: true)
+            #expect((data["flags"] as! [[String: Any]]).map { $0["uri"] as! String } == [uris[2]])
+            // All of them waiting already: a conflict, nothing appended.
+            let head = h.service.log.head
+            let (s2, e2) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[0])\"],\"skip_batched\":true}")
+            #expect(s2 == 409 && (e2["message"] as? String)?.contains(firstId) == true, "\(e2)")
+            #expect(h.service.log.head == head)
+            // A decided flag no longer waits: it may be batched again.
+            _ = try await h.post("/admin/review/\(firstId)/submit", "{\"decisions\":[{\"uri\":\"\(uris[0])\",\"decision\":\"defer\"}]}")
+            let (s3, third) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[0])\",\"\(uris[1])\"],\"skip_batched\":true}")
+            #expect(s3 == 200 && third["flag_count"] as? Int == 1 && third["skipped"] as? [String] == [uris[1]], "\(third)")
+            // Without the option: as the original, no check.
+            let (s4, fourth) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[1])\"]}")
+            #expect(s4 == 200 && fourth["flag_count"] as? Int == 1 && fourth["skipped"] == nil)
+            let (s5, _) = try await h.post("/admin/batches", "{\"uris\":[\"\(uris[1])\"],\"skip_batched\":\"yes\"}")
+            #expect(s5 == 400)
+        }
+    }
+
     @Test func sensitiveImagesAndReports() async throws {
         try await Harness.run { h in
             let (s1, a) = try await h.post("/admin/sensitive-images", "{\"image_id\":\"img1\",\"reason\":\"nsfw\"}")

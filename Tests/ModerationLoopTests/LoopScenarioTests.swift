@@ -1,5 +1,6 @@
 import Foundation
 import ModerationLoop
+import Synchronization
 import Testing
 
 /// The loop against a real labeler and local fakes of the track API, Claude and the Bluesky PDS.
@@ -192,6 +193,59 @@ struct LoopScenarioTests {
                     #expect(posted["batch_url"] as? String == "\(l.url)/admin/review/\(batch.id)")
                     #expect((posted["text"] as? String)?.hasPrefix("[PLYR-MOD:DEV] 5 need review") == true)
                     #expect(posted["flag_count"] as? Int == 5)
+                }
+            }
+        }
+    }
+
+    /// Two runs at once: while this one checks the tracks, "another run" batches two of the flags.
+    /// They are left out of this run's batch (the labeler decides), reported as batched elsewhere,
+    /// and not announced twice; when every flag was taken, no batch and no notice at all.
+    @Test func flagsAnotherRunBatchedMeanwhileAreNotBatchedOrAnnouncedTwice() async throws {
+        try await LabelerFixture.run { l in
+            for n in 1...3 { try await l.flag(trackURI(n), trackId: Int64(n), title: "human-\(n)") }
+            let other = Mutex<String?>(nil)
+            let tracks = trackAPI()
+            let racing: FakeServer.Handler = { r in
+                if other.withLock({ $0 == nil }) {
+                    let b = try? await l.post("/admin/batches", ["uris": [trackURI(1), trackURI(2)], "created_by": "moderation-loop"])
+                    other.withLock { $0 = b?["id"] as? String ?? "failed" }
+                }
+                return await tracks(r)
+            }
+            try await FakeServer.run(racing) { api in
+                try await FakeServer.run({ _ in (200, "{}") }) { hook in
+                    let run = try await LoopRun.run(labeler: l, tracks: api.url, environment: ["NOTIFY_WEBHOOK_URL": hook.url + "/hook"])
+                    #expect(run.report.exitCode == 0, "\(run.text)")
+                    let otherId = try #require(other.withLock { $0 })
+                    let batch = try #require(run.report.batch)
+                    #expect(batch.id != otherId && batch.flagCount == 1)
+                    #expect(try await l.batchURIs(batch.id) == [trackURI(3)])
+                    #expect(run.flag(trackURI(1)).action == .batchedElsewhere && run.flag(trackURI(2)).action == .batchedElsewhere)
+                    #expect(run.flag(trackURI(3)).action == .batched)
+                    #expect(run.text.contains("2 flag(s) were put in a review batch by another run meanwhile"))
+                    #expect((try #require(hook.requests("/hook").first).json["flag_count"]) as? Int == 1)
+                }
+            }
+        }
+        try await LabelerFixture.run { l in
+            for n in 1...2 { try await l.flag(trackURI(n), trackId: Int64(n), title: "human-\(n)") }
+            let taken = Mutex(false)
+            let tracks = trackAPI()
+            let racing: FakeServer.Handler = { r in
+                if !taken.withLock({ let was = $0; $0 = true; return was }) {
+                    _ = try? await l.post("/admin/batches", ["uris": [trackURI(1), trackURI(2)], "created_by": "moderation-loop"])
+                }
+                return await tracks(r)
+            }
+            try await FakeServer.run(racing) { api in
+                try await FakeServer.run({ _ in (200, "{}") }) { hook in
+                    let before = try await l.head
+                    let run = try await LoopRun.run(labeler: l, tracks: api.url, environment: ["NOTIFY_WEBHOOK_URL": hook.url + "/hook"])
+                    #expect(run.report.exitCode == 0 && run.report.batch == nil, "\(run.text)")
+                    #expect(run.report.flags.allSatisfy { $0.action == .batchedElsewhere })
+                    #expect(hook.requests("/hook").isEmpty, "the other run announces its own batch")
+                    #expect(try await l.head == before + 1, "only the other run's batch was appended")
                 }
             }
         }

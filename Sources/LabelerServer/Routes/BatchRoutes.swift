@@ -12,9 +12,12 @@ struct BatchRoutes {
     static let maxURIs = 1000
 
     struct CreateBody: StrictBody {
-        static let fields: Set<String> = ["uris", "created_by"]
+        static let fields: Set<String> = ["uris", "created_by", "skip_batched"]
         var uris: [String]?
         var created_by: String?
+        /// Leave out flags already waiting, undecided, in another pending batch (two runs of the
+        /// moderation loop at once then batch each flag once).
+        var skip_batched: Bool?
     }
 
     func create(_ request: Request) async throws -> Response {
@@ -23,8 +26,11 @@ struct BatchRoutes {
         guard uris.count <= Self.maxURIs else { throw XRPCError.invalidRequest("uris: at most \(Self.maxURIs)") }
         for (i, u) in uris.enumerated() { try requireSubject(u, field: "uris[\(i)]") }
         try requireName(body.created_by, field: "created_by")
-        let r = try await commands.createBatch(uris: uris, createdBy: body.created_by, actor: .admin(body.created_by))
-        return try jsonResponse(["id": r.id, "url": "/admin/review/\(r.id)", "flag_count": r.count])
+        let skip = body.skip_batched ?? false
+        let r = try await commands.createBatch(uris: uris, createdBy: body.created_by, actor: .admin(body.created_by), skipBatched: skip)
+        var out: [String: Any] = ["id": r.id, "url": "/admin/review/\(r.id)", "flag_count": r.count]
+        if skip { out["skipped"] = r.skipped }
+        return try jsonResponse(out)
     }
 
     func data(_ id: String) throws -> Response {

@@ -54,12 +54,18 @@ public struct ModerationCommands: Sendable {
     }
 
     /// A review batch of open flags (all pending ones when `uris` is empty); the id is unguessable.
-    public func createBatch(uris: [String], createdBy: String?, actor: Actor) async throws -> (id: String, count: Int) {
+    /// With `skipBatched`, flags already waiting undecided in another pending batch are left out
+    /// (`skipped`), decided in the write; when that leaves none, it is a conflict.
+    public func createBatch(
+        uris: [String], createdBy: String?, actor: Actor, skipBatched: Bool = false
+    ) async throws -> (id: String, count: Int, skipped: [String]) {
         var seen = Set<String>()
         let wanted = uris.filter { seen.insert($0).inserted }
         let id = Base32.encode(secureRandomBytes(16))
         let flags = service.store.flags
         let count = Mutex(0)
+        let skipped = Mutex<[String]>([])
+        let store = service.store
         try await service.log.append(deciding: { txn in
             var chosen: [String]
             if wanted.isEmpty {
@@ -74,11 +80,21 @@ public struct ModerationCommands: Sendable {
                     throw CommandError.invalid("not open copyright flags: \(bad.prefix(5).joined(separator: ", "))\(bad.count > 5 ? " (+\(bad.count - 5) more)" : "")")
                 }
             }
+            if skipBatched {
+                let waiting = try FlagRoutes.awaitingReview(store, txn)
+                let already = chosen.filter { waiting[$0] != nil }
+                if !already.isEmpty, already.count == chosen.count {
+                    let ids = Set(already.compactMap { waiting[$0] }).sorted()
+                    throw CommandError.conflict("every flag asked for already waits in a review batch (\(ids.prefix(5).joined(separator: ", ")))")
+                }
+                chosen.removeAll { waiting[$0] != nil }
+                skipped.withLock { $0 = already }
+            }
             guard !chosen.isEmpty else { throw CommandError.invalid("no flags to review") }
             count.withLock { $0 = chosen.count }
             return [ReviewBatchCreated(batchId: id, uris: chosen, createdBy: createdBy).event(actor: actor)]
         })
-        return (id, count.withLock { $0 })
+        return (id, count.withLock { $0 }, skipped.withLock { $0 })
     }
 
     public struct Decision: Sendable {

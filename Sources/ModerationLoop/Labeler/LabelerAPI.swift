@@ -86,15 +86,19 @@ public struct LabelerAPI: Sendable {
         public var id: String
         public var url: String
         public var flagCount: Int
+        /// Flags asked for that already waited in another pending batch (another run's), left out.
+        public var skipped: [String]? = nil
         /// The flags asked for (not part of the labeler's answer).
         public var uris: [String]? = nil
-        enum CodingKeys: String, CodingKey { case id, url, flagCount = "flag_count" }
+        enum CodingKeys: String, CodingKey { case id, url, flagCount = "flag_count", skipped }
     }
 
     public func createBatch(uris: [String], createdBy: String) async throws(Failure) -> Batch {
         struct Body: Encodable {
             var uris: [String]
             var created_by: String
+            /// Flags a concurrent run has batched meanwhile are left out (decided by the labeler).
+            var skip_batched = true
         }
         // An empty list means "every pending flag" to the labeler: never send one.
         guard !uris.isEmpty else { throw Failure(status: nil, description: "creating a review batch: no flags given") }

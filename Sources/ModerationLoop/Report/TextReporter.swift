@@ -68,6 +68,7 @@ public struct TextReporter: Sendable {
         case .resolved: "resolved: \(f.resolution ?? "")"
         case .wouldResolve: "would resolve: \(f.resolution ?? "")"
         case .batched: "in review batch"
+        case .batchedElsewhere: "in another run's batch"
         case .wouldBatch: "would go to review"
         case .failed: "FAILED (still pending)"
         case nil: "kept"

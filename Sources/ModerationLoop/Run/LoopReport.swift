@@ -3,6 +3,8 @@ public struct FlagOutcome: Sendable, Equatable {
     public enum Action: String, Sendable, Encodable {
         case resolved, wouldResolve = "would_resolve"
         case batched, wouldBatch = "would_batch"
+        /// Batched meanwhile by another run of the loop (its batch, its notification).
+        case batchedElsewhere = "batched_elsewhere"
         /// Not resolved and not in a batch because a step failed; still pending for the next run.
         case failed
     }

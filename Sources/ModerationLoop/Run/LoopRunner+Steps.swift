@@ -136,7 +136,12 @@ extension LoopRunner {
             return
         }
         let batch: LabelerAPI.Batch
-        do { batch = try await createBatch(uris) } catch {
+        do { batch = try await createBatch(uris) } catch where error.status == 409 {
+            // Another run of the loop batched every one of them meanwhile: its batch, its notice.
+            for u in uris { run.update(u) { $0.action = .batchedElsewhere } }
+            observe(.warning("all \(uris.count) flag(s) were put in a review batch by another run meanwhile: nothing to batch or notify (\(error.description))"))
+            return
+        } catch {
             for u in uris { run.update(u) { $0.action = .failed; $0.error = error.description } }
             run.fail(error.description)
             return
@@ -144,13 +149,17 @@ extension LoopRunner {
         let link = labeler.link(batch)
         run.report.batch = batch
         run.report.batchURL = link
-        let inBatch = Set(batch.uris ?? uris)
+        let elsewhere = Set(batch.skipped ?? [])
+        let inBatch = Set(batch.uris ?? uris).subtracting(elsewhere)
         for u in uris {
             let included = inBatch.contains(u)
             run.update(u) {
-                $0.action = included ? .batched : .failed
-                if !included { $0.error = "no longer pending when the batch was created" }
+                $0.action = included ? .batched : elsewhere.contains(u) ? .batchedElsewhere : .failed
+                if !included && !elsewhere.contains(u) { $0.error = "no longer pending when the batch was created" }
             }
+        }
+        if !elsewhere.isEmpty {
+            observe(.warning("\(elsewhere.count) flag(s) were put in a review batch by another run meanwhile: left out of this one"))
         }
         observe(.line(.batch, uri: nil, "batch \(batch.id): \(batch.flagCount) flag(s) → \(link)"))
         let violations = uris.filter { inBatch.contains($0) && verdicts[$0]?.category == .violation }.count
