@@ -101,4 +101,51 @@ struct KnownMatchReviewTests {
             #expect(story.contains { $0.contains("reviewed, flagged: it is the reference's work — same riff") }, "\(story)")
         }
     }
+
+    /// `flag` does not override earlier decisions: a reference taken out of force flags nothing,
+    /// a flag an operator resolved stays resolved, and bytes cleared for their uploader stay
+    /// cleared for that uploader when another upload of them is judged a copy.
+    @Test func aJudgementDoesNotOverrideEarlierDecisions() async throws {
+        try await Harness.run { h in
+            let log = h.service.log
+            _ = try await log.append(KnownContentAdded(
+                refId: "ref-one", reason: "admin", uri: nil, contentHash: nil, fingerprint: [1, 2, 3, 4], work: nil).event(actor: .admin()))
+            _ = try await log.append(KnownContentAdded(
+                refId: "ref-two", reason: "admin", uri: nil, contentHash: nil, fingerprint: [5, 6, 7, 8], work: nil).event(actor: .admin()))
+            _ = try await h.post("/admin/known-content/remove", "{\"ref_id\":\"ref-two\",\"reason\":\"licensed\"}")
+            func borderline(_ uri: String, _ hash: String, ref: String = "ref-one") async throws -> UInt64 {
+                try await log.append(KnownContentMatched(source: "scan", uri: uri, contentHash: hash, match: KnownMatch(
+                    refId: ref, uploadOffsetMs: 0, referenceOffsetMs: 0, matchedMs: 14_000, berBasisPoints: 1_600, verdict: "review")).event(actor: .scanner))
+            }
+            // A removed reference: 409, and the card offers no flag button.
+            let removedSeq = try await borderline("at://did:plc:r/fm.plyr.track/1", "bafkreiremoved", ref: "ref-two")
+            let html = try await AdminUITests.fetch(h, "/admin/partials/known-review", admin: true).body
+            #expect(!html.contains("data-known-action=\"flag\" data-seq=\"\(removedSeq)\"") && html.contains("reference removed"))
+            var head = log.head
+            let (s1, e1) = try await h.post("/admin/known-content/matches/\(removedSeq)/review", "{\"decision\":\"flag\"}")
+            #expect(s1 == 409 && (e1["message"] as? String)?.contains("out of force") == true, "\(e1)")
+            #expect(log.head == head)
+
+            // The original artist's upload: scanned flagged, then cleared as original_artist by a person.
+            let original = "at://did:plc:artistx/fm.plyr.track/own"
+            try await h.emit(original)
+            _ = try await log.append(ScanRecorded(
+                scanId: "s1", uri: original, audioURL: "https://cdn.example/a.mp3", status: .ok, matches: [ScanMatch(artist: "A", title: "T", score: 90)],
+                isFlagged: true, highestScore: 90, estimatedRequests: 20, contentHash: "bafkreishared").event(actor: .scanner))
+            let (sr, _) = try await h.post("/admin/resolve", "{\"uri\":\"\(original)\",\"reason\":\"original_artist\",\"resolved_by\":\"Ana\"}")
+            #expect(sr == 200)
+            // A borderline match on that very subject: its resolution stands (409).
+            let ownSeq = try await borderline(original, "bafkreishared")
+            head = log.head
+            let (s2, e2) = try await h.post("/admin/known-content/matches/\(ownSeq)/review", "{\"decision\":\"flag\"}")
+            #expect(s2 == 409 && (e2["message"] as? String)?.contains("original_artist by admin:Ana") == true, "\(e2)")
+            #expect(log.head == head)
+            // Someone else's upload of the same bytes judged a copy: flagged, yet still clean for artist x.
+            let copySeq = try await borderline("at://did:plc:someoney/fm.plyr.track/copy", "bafkreishared")
+            let (s3, r3) = try await h.post("/admin/known-content/matches/\(copySeq)/review", "{\"decision\":\"flag\"}")
+            #expect(s3 == 200 && r3["labelled"] as? Bool == true)
+            let cached = try #require(try h.service.store.read { try h.service.store.verdicts.verdict(contentHash: "bafkreishared", $0) })
+            #expect(cached.flagged && cached.cleared == "original_artist" && cached.clearedFor == ["did:plc:artistx"], "\(cached)")
+        }
+    }
 }

@@ -22,12 +22,19 @@ struct RateLimiterTests {
         #expect(!limiter.allow("a", now: 310))
     }
 
-    @Test func idleClientsAreForgotten() {
+    @Test func idleClientsAreForgottenAtMostOnceAWindow() {
         let limiter = RateLimiter(perMinute: 1)
         for i in 0...RateLimiter.pruneAbove { _ = limiter.allow("c\(i)", now: 0) }
-        // Over the threshold: the next call drops every client idle for a minute, so they may call again.
+        #expect(limiter.trackedClients == RateLimiter.pruneAbove + 1)
+        // Over the threshold: the next call drops every client idle for a minute.
         #expect(limiter.allow("new", now: 61))
-        #expect(limiter.allow("c0", now: 61))
-        #expect(!limiter.allow("c0", now: 62))
+        #expect(limiter.trackedClients == 1)
+        #expect(!limiter.allow("new", now: 62), "its own call is remembered")
+        // A flood of fresh clients is pruned again only a window later.
+        for i in 0...RateLimiter.pruneAbove { _ = limiter.allow("d\(i)", now: 70) }
+        _ = limiter.allow("e", now: 80)
+        #expect(limiter.trackedClients == RateLimiter.pruneAbove + 3, "not pruned again within the window")
+        _ = limiter.allow("e2", now: 131)
+        #expect(limiter.trackedClients == 2, "e (80) and e2 remain; the d flood (70) is gone")
     }
 }

@@ -102,6 +102,8 @@ struct WorkflowTests {
             head = h.service.log.head
             for body in ["{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"Ana\\nseq 1 admin\"}",
                          "{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"  \"}",
+                         "{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"Ana\\u202e\"}",
+                         "{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"A\\u2028B\"}",
                          "{\"uri\":\"\(uris[2])\",\"reason\":\"other\",\"resolved_by\":\"\(String(repeating: "n", count: 257))\"}"] {
                 let (s, e) = try await h.post("/admin/resolve", body)
                 #expect(s == 400 && (e["message"] as? String)?.contains("resolved_by") == true, "\(body) → \(s) \(e)")

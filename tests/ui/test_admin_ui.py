@@ -52,9 +52,17 @@ def test_sign_in_rejects_a_wrong_key_then_accepts_the_right_one(browser, labeler
     assert not browser.find_element(By.ID, 'app').is_displayed()
     assert browser.execute_script("return localStorage.getItem('labeler.adminKey')") is None
 
+    # A name the labeler would refuse is caught here, not at the first decision.
     field = browser.find_element(By.ID, 'admin-key')
     field.clear()
     field.send_keys(labeler.token)
+    name = browser.find_element(By.ID, 'operator-name')
+    name.send_keys('é' * 130)                      # 130 characters, 260 bytes
+    browser.find_element(By.ID, 'signin-submit').click()
+    assert 'too long' in visible(browser, '#signin-error').text
+    assert not browser.find_element(By.ID, 'app').is_displayed()
+    name.clear()
+
     browser.find_element(By.ID, 'signin-submit').click()
     visible(browser, '#app')
     head = labeler.call('GET', '/health', admin=False)['head']

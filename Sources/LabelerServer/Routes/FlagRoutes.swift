@@ -22,13 +22,15 @@ func requireText(_ s: String?, field: String, max: Int) throws {
 }
 
 /// Who decided (`resolved_by`, `decided_by`, ...): recorded as the actor `admin:NAME` and printed
-/// in histories, so 1–256 bytes with no control characters (a newline could forge a line).
+/// in histories, so 1–256 bytes with no control, format (bidi overrides, zero-width) or line/
+/// paragraph separator characters (a newline could forge a line, an override disguise a name).
 func requireName(_ s: String?, field: String) throws {
     guard let s else { return }
     try requireText(s, field: field, max: 256)
     guard !s.trimmingCharacters(in: .whitespaces).isEmpty else { throw XRPCError.invalidRequest("\(field) must not be empty") }
-    guard !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-        throw XRPCError.invalidRequest("\(field) must not contain control characters")
+    let refused: Set<Unicode.GeneralCategory> = [.control, .format, .lineSeparator, .paragraphSeparator]
+    guard !s.unicodeScalars.contains(where: { refused.contains($0.properties.generalCategory) }) else {
+        throw XRPCError.invalidRequest("\(field) must not contain control, format or line-separator characters")
     }
 }
 

@@ -145,27 +145,36 @@ struct ReportRoutes {
 /// allowed calls' times: a fixed per-minute window let twice the limit through across a minute's
 /// edge, and made the limit depend on when in the minute a burst began).
 final class RateLimiter: Sendable {
-    private let state = Mutex<[String: [Double]]>([:])
+    private struct State {
+        var log: [String: [Double]] = [:]
+        var lastPrune = -Double.infinity
+    }
+    private let state = Mutex(State())
     let perMinute: Int
     static let window = 60.0
-    /// Idle clients are forgotten once this many are tracked.
+    /// Idle clients are forgotten once this many are tracked, at most once a window (so a flood of
+    /// distinct clients costs one pass a minute, not one per call).
     static let pruneAbove = 10_000
 
     init(perMinute: Int) { self.perMinute = perMinute }
 
+    /// Clients currently remembered (for tests).
+    var trackedClients: Int { state.withLock { $0.log.count } }
+
     func allow(_ key: String, now: Double = Date().timeIntervalSince1970) -> Bool {
-        state.withLock { log in
-            if log.count > Self.pruneAbove {
-                log = log.filter { ($0.value.last ?? 0) > now - Self.window }
+        state.withLock { s in
+            if s.log.count > Self.pruneAbove, now - s.lastPrune >= Self.window {
+                s.log = s.log.filter { ($0.value.last ?? 0) > now - Self.window }
+                s.lastPrune = now
             }
-            var times = log[key, default: []]
+            var times = s.log[key, default: []]
             times.removeAll { $0 <= now - Self.window }
             guard times.count < perMinute else {
-                log[key] = times
+                s.log[key] = times
                 return false
             }
             times.append(now)
-            log[key] = times
+            s.log[key] = times
             return true
         }
     }

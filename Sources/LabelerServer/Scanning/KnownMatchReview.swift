@@ -15,7 +15,9 @@ extension KnownContentService {
     /// An operator's judgement of a borderline match. `flag`: the subject is the reference's work
     /// and is labelled `copyright-violation` with the reference as its evidence, in the same append
     /// (unless it already has an open flag), and its bytes are cached as flagged; `dismiss`: it is
-    /// not. Decided inside the write, so a match is judged once (409 after that).
+    /// not. Decided inside the write, so a match is judged once (409 after that). `flag` is refused
+    /// (409) when the reference was taken out of force, or when the subject's flag was resolved by
+    /// an earlier decision, which this one does not silently override.
     func reviewMatch(seq: UInt64, decision: KnownMatchDecision, notes: String?, actor: Actor) async throws -> MatchReview {
         let store = service.store
         let (found, work): (KnownMatchRecord?, String?) = try store.read { txn in
@@ -34,19 +36,29 @@ extension KnownContentService {
             try decision == .flag ? m.uri.map { try service.makeLabel(LabelRequest(uri: $0, val: Self.labelValue)).signed(with: service.key) } : nil
         let known = store.known
         let flags = store.flags
+        let refId = m.match.refId
         let labelled = Mutex(false)
         let seqs = try await service.log.append(deciding: { txn in
             if let r = try known.review(ofMatch: seq, txn) {
                 throw ModerationCommands.CommandError.conflict(
                     "the match at seq \(seq) was already reviewed: \(r.decision.rawValue) by \(r.actor) (seq \(r.seq))")
             }
+            if decision == .flag {
+                if let ref = try known.reference(refId, txn), ref.removed {
+                    throw ModerationCommands.CommandError.conflict(
+                        "reference \(refId) was taken out of force\(ref.removedReason.map { " (\($0))" } ?? ""): its matches flag nothing; dismiss this one")
+                }
+                if let uri = m.uri, let f = try flags.record(uri: uri, txn), f.isFlag, let r = f.resolution {
+                    throw ModerationCommands.CommandError.conflict(
+                        "the flag of \(uri) was resolved\(r.reason.map { " as \($0.rawValue)" } ?? "") by \(r.actor) (seq \(r.seq)); that decision stands: label it again with /emit-label if it was wrong, or dismiss this match")
+                }
+            }
             var events = [
                 KnownMatchReviewed(matchSeq: seq, uri: m.uri, contentHash: m.contentHash, refId: m.match.refId, decision: decision, notes: notes)
                     .event(actor: actor)
             ]
             if let label, let uri = m.uri {
-                let open = try flags.record(uri: uri, txn).map { $0.isFlag && $0.resolution == nil } ?? false
-                if !open {
+                if try flags.record(uri: uri, txn)?.isFlag != true {
                     events.append(LabelApplied(label: label).event(actor: actor))
                     events.append(
                         TrackContextAttached(

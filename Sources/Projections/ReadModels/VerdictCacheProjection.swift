@@ -39,7 +39,7 @@ public struct CachedVerdictRecord: Codable, Sendable, Equatable {
 /// latest `known-content.added` is kept so older clean verdicts get the local match again.
 public final class VerdictCacheProjection: Projection, @unchecked Sendable {
     public static let name = "verdict-cache"
-    public static let version = 2
+    public static let version = 3
     let byHash: MDB_dbi_t
     let byURI: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [byHash, byURI] }
@@ -67,6 +67,19 @@ public final class VerdictCacheProjection: Projection, @unchecked Sendable {
     /// never met that reference.
     public func latestReferenceSeq(_ txn: LMDBTransaction) throws -> UInt64 {
         try txn.get(byURI, Self.latestReferenceKey) { b in b.map { BigEndian.uint64($0) } ?? 0 }
+    }
+
+    /// These bytes are flagged from `event` on (unless an open flag verdict stands already); the
+    /// uploaders they were cleared for keep that clearance, as for a scan.
+    func markFlagged(_ hash: String, _ event: StoredEvent, uri: String?, _ txn: LMDBTransaction) throws {
+        let old = try verdict(contentHash: hash, txn)
+        if let old, old.flagged, old.cleared == nil { return }
+        var r = CachedVerdictRecord(scanSeq: event.seq, flagged: true, recordedAt: event.envelope.recordedAt, uri: uri)
+        if let old, old.clearedFor != nil {
+            r.cleared = old.cleared
+            r.clearedFor = old.clearedFor
+        }
+        try Record.put(r, txn, byHash, Array(hash.utf8))
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
@@ -102,16 +115,12 @@ public final class VerdictCacheProjection: Projection, @unchecked Sendable {
             try Record.put(r, txn, byHash, Array(hash.utf8))
         case .knownContentMatched(let e):
             guard e.match.verdict == "flag", e.source == "retro-scan", let hash = e.contentHash else { return }
-            if let r = try verdict(contentHash: hash, txn), r.flagged, r.cleared == nil { return }
-            let r = CachedVerdictRecord(scanSeq: event.seq, flagged: true, recordedAt: event.envelope.recordedAt, uri: e.uri)
-            try Record.put(r, txn, byHash, Array(hash.utf8))
+            try markFlagged(hash, event, uri: e.uri, txn)
         case .knownMatchReviewed(let e):
             // An operator judged a borderline match to be the reference's work: these bytes are
             // flagged, so the same bytes uploaded again are flagged for free.
             guard e.decision == .flag, let hash = e.contentHash else { return }
-            if let r = try verdict(contentHash: hash, txn), r.flagged, r.cleared == nil { return }
-            let r = CachedVerdictRecord(scanSeq: event.seq, flagged: true, recordedAt: event.envelope.recordedAt, uri: e.uri)
-            try Record.put(r, txn, byHash, Array(hash.utf8))
+            try markFlagged(hash, event, uri: e.uri, txn)
         case .knownContentAdded:
             try txn.put(byURI, Self.latestReferenceKey, BigEndian.bytes(event.seq))
         default: break

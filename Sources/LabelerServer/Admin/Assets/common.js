@@ -24,6 +24,13 @@ const Admin = (() => {
   function storeOperator(name) {
     try { if (name) localStorage.setItem(OPERATOR, name); else localStorage.removeItem(OPERATOR); } catch (_) { /* storage blocked */ }
   }
+  // Why the labeler would refuse `name` (its rule for names: 1–256 bytes of UTF-8, no control,
+  // format or line-separator characters), or '' when it would take it.
+  function nameProblem(name) {
+    if (new TextEncoder().encode(name).length > 256) return 'Your name is too long (at most 256 bytes).';
+    if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(name)) return 'Your name must not contain control or invisible formatting characters.';
+    return '';
+  }
   // Adds the operator's name to a command body under `field`, when one was given.
   function by(body, field) {
     const name = operator();
@@ -133,7 +140,10 @@ const Admin = (() => {
       const k = input.value.trim();
       if (!k) { showError(error, 'Enter the admin key.'); return; }
       showError(error, '');
-      storeOperator($('operator-name').value.trim());
+      const name = $('operator-name').value.trim();
+      const problem = nameProblem(name);
+      if (problem) { showError(error, problem); return; }
+      storeOperator(name);
       start(k, false);
     });
 

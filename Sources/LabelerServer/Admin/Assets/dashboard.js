@@ -221,8 +221,9 @@
       if (r.labelled && state.loaded.has('flags')) reloads.push(load('flags'));
       await Promise.all(reloads);
     } catch (e) {
-      for (const b of button.closest('.card-actions').querySelectorAll('button')) b.disabled = false;
       failed(e);
+      // Judged meanwhile by someone else (409), or refused: show the list as it is now.
+      load('known');
     }
   });
 
