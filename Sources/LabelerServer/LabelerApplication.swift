@@ -123,6 +123,7 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
     let batches = BatchRoutes(service: service, commands: commands, maxBody: config.maxBodyBytes)
     admin.post("/admin/batches") { request, _ in try await batches.create(request) }
     admin.get("/admin/review/{id}/data") { _, ctx in try batches.data(ctx.parameters.get("id") ?? "") }
+    admin.post("/admin/review/{id}/announced") { request, ctx in try await batches.announced(ctx.parameters.get("id") ?? "", request) }
     admin.post("/admin/review/{id}/submit") { request, ctx in try await batches.submit(ctx.parameters.get("id") ?? "", request) }
 
     let images = ImageRoutes(service: service, maxBody: config.maxBodyBytes)

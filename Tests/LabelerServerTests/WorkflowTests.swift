@@ -64,6 +64,22 @@ struct WorkflowTests {
             #expect(s3 == 409 && e3["error"] as? String == "Conflict")
             let (s4, _) = try await h.get("/admin/review/nosuchbatch/data", admin: true)
             #expect(s4 == 404)
+            // Where its link was delivered (the loop says so once a notice arrives).
+            #expect(data["announced_at"] is NSNull && (data["announced_to"] as? [String]) == [])
+            let (s5, _) = try await h.post("/admin/review/\(id)/announced", "{\"destinations\":[\"Bluesky DM to @alice.test\"]}")
+            _ = try await h.post("/admin/review/\(id)/announced", "{\"destinations\":[\"standard output\"]}")
+            let (_, announced) = try await h.get("/admin/review/\(id)/data", admin: true)
+            #expect(s5 == 200 && announced["announced_at"] is String)
+            #expect(announced["announced_to"] as? [String] == ["Bluesky DM to @alice.test", "standard output"])
+            let head = h.service.log.head
+            for (path, body, status) in [("/admin/review/nosuchbatch/announced", "{\"destinations\":[\"x\"]}", 404),
+                                         ("/admin/review/\(id)/announced", "{\"destinations\":[]}", 400),
+                                         ("/admin/review/\(id)/announced", "{}", 400),
+                                         ("/admin/review/\(id)/announced", "{\"destinations\":[\"a\\nb\"]}", 400)] {
+                let (s, e) = try await h.post(path, body)
+                #expect(s == status && e["message"] != nil, "\(path) \(body) → \(s)")
+            }
+            #expect(h.service.log.head == head)
         }
     }
 

@@ -144,9 +144,26 @@ struct LoopScenarioTests {
                 let link = "\(l.url)/admin/review/\(batch.id)"
                 let error = try #require(run.report.errors.first)
                 #expect(error.contains("createSession") && error.contains("connection refused"), "\(error)")
-                #expect(error.hasSuffix("The review batch exists: \(link)"))
+                #expect(error.hasSuffix("The next run sends its notice again. The review batch exists: \(link)"), "\(error)")
                 #expect(try await l.batchURIs(batch.id) == [trackURI(3)])
                 #expect(run.report.notifications.first?.delivered == false)
+                #expect(try await l.get("/admin/review/\(batch.id)/data")["announced_at"] is NSNull)
+
+                // The next run, with the PDS back: the flag waits in the batch (not batched again),
+                // and the batch's link is sent again, once.
+                try await FakeServer.run(FakePDS.handler) { pds in
+                    let up = FakePDS.environment.merging(["NOTIFY_PDS_URL": pds.url]) { $1 }
+                    let dry = try await LoopRun.run(labeler: l, tracks: tracks.url, environment: up, dryRun: true)
+                    #expect(dry.text.contains("would send again the notice of batch \(batch.id)") && FakePDS.sent(pds).isEmpty)
+                    let again = try await LoopRun.run(labeler: l, tracks: tracks.url, environment: up)
+                    #expect(again.report.exitCode == 0 && again.report.batch == nil, "\(again.text)")
+                    #expect(FakePDS.sent(pds) == ["[PLYR-MOD:DEV] 1 need review (sent again: the first notice did not arrive):\n\(link)"])
+                    #expect(again.report.notifications.map(\.resent) == [true])
+                    let data = try await l.get("/admin/review/\(batch.id)/data")
+                    #expect(data["announced_at"] is String && (data["announced_to"] as? [String])?.first?.hasPrefix("Bluesky DM to @alice.test") == true)
+                    let third = try await LoopRun.run(labeler: l, tracks: tracks.url, environment: up)
+                    #expect(third.report.exitCode == 0 && FakePDS.sent(pds).count == 1, "announced once")
+                }
             }
         }
     }
@@ -264,7 +281,7 @@ struct LoopScenarioTests {
             let run = try await LoopRun.run(labeler: l, tracks: refusingURL)
             #expect(run.report.flags.map(\.track?.code) == ["unreachable", "unreachable", "unreachable", "skipped"])
             #expect(try await l.flags("resolved").isEmpty)
-            #expect(try await l.head == before + 1, "only the review batch was appended")
+            #expect(try await l.head == before + 2, "only the review batch and its announcement (standard output) were appended")
         }
     }
 

@@ -72,6 +72,7 @@ public struct RandomEvents {
             return ReviewDecisionRecorded(batchId: id, uri: pick(us), decision: pick(ReviewDecision.allCases)).event(actor: .admin())
         case 9:
             guard let (id, _) = batches.isEmpty ? nil : pick(batches) else { return label() }
+            if chance(0.3) { return ReviewBatchAnnounced(batchId: id, destinations: [pick(["standard output", "webhook hooks.example"])]).event(actor: .admin()) }
             return ReviewBatchCompleted(batchId: id).event(actor: .admin())
         case 10:
             return SensitiveImageAdded(imageId: "img\(rng.next() % 50)", url: chance(0.5) ? "https://cdn.example/i.png" : nil, reason: "nsfw", flaggedBy: "claude-auto")

@@ -145,6 +145,20 @@ public struct ReviewBatchCompleted: EventPayload, Equatable {
     public init(batchId: String) { self.batchId = batchId }
 }
 
+/// A batch's link reached its reviewers (the moderation loop's notice was delivered): a batch
+/// the loop made whose notice failed has none, and a later run sends it again.
+public struct ReviewBatchAnnounced: EventPayload, Equatable {
+    public static let eventType = "review.batch-announced"
+    public static let version = 1
+    public var batchId: String
+    /// Where it was delivered ("Bluesky DM to @alice.bsky.social", "webhook https://host/…").
+    public var destinations: [String]
+    public init(batchId: String, destinations: [String]) {
+        self.batchId = batchId
+        self.destinations = destinations
+    }
+}
+
 /// An image was flagged as sensitive. Its id is the seq of this event.
 public struct SensitiveImageAdded: EventPayload, Equatable {
     public static let eventType = "sensitive-image.added"

@@ -48,7 +48,27 @@ struct BatchRoutes {
         return try jsonResponse([
             "batch_id": batch.id, "status": batch.status.rawValue, "created_at": batch.createdAt,
             "created_by": batch.createdBy ?? NSNull(), "completed_at": batch.completedAt ?? NSNull(), "flags": items,
+            "announced_at": batch.announcedAt ?? NSNull(), "announced_to": batch.announcedTo ?? [],
         ])
+    }
+
+    struct AnnouncedBody: StrictBody {
+        static let fields: Set<String> = ["destinations"]
+        var destinations: [String]
+    }
+
+    /// `POST /admin/review/:id/announced`: the batch's link reached its reviewers (the loop calls
+    /// it once a notice was delivered; a batch it made without one is announced again later).
+    func announced(_ id: String, _ request: Request) async throws -> Response {
+        let body = try await decodeBody(AnnouncedBody.self, request, limit: maxBody)
+        guard (1...10).contains(body.destinations.count) else { throw XRPCError.invalidRequest("destinations: 1 to 10 of them") }
+        for (i, d) in body.destinations.enumerated() { try requireName(d, field: "destinations[\(i)]") }
+        let batches = service.store.batches
+        let seq = try await service.log.append(deciding: { txn in
+            guard try batches.batch(id, txn) != nil else { throw ModerationCommands.CommandError.notFound("no review batch \(id)") }
+            return [ReviewBatchAnnounced(batchId: id, destinations: body.destinations).event(actor: .admin())]
+        })
+        return try jsonResponse(["seq": seq[0], "batch_id": id])
     }
 
     struct SubmitBody: StrictBody {

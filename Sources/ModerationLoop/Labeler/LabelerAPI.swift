@@ -110,6 +110,40 @@ public struct LabelerAPI: Sendable {
         }
     }
 
+    /// What the loop needs to know of an existing batch.
+    public struct BatchInfo: Decodable, Sendable {
+        public var status: String
+        public var createdBy: String?
+        public var announcedAt: String?
+        public var undecided: Int
+        struct Flag: Decodable { var decision: String? }
+        enum CodingKeys: String, CodingKey { case status, createdBy = "created_by", announcedAt = "announced_at", flags }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            status = try c.decode(String.self, forKey: .status)
+            createdBy = try c.decodeIfPresent(String.self, forKey: .createdBy)
+            announcedAt = try c.decodeIfPresent(String.self, forKey: .announcedAt)
+            undecided = try c.decode([Flag].self, forKey: .flags).filter { $0.decision == nil }.count
+        }
+    }
+
+    public func batch(_ id: String) async throws(Failure) -> BatchInfo {
+        let answer = try await call("reading review batch \(id)") { () async throws(TransportFailure) in
+            try await http.get(join(baseURL, "/admin/review/\(id)/data"), headers: auth)
+        }
+        do { return try answer.decode(BatchInfo.self) } catch {
+            throw Failure(status: answer.status, description: "reading review batch \(id): unexpected answer from the labeler: \(error)")
+        }
+    }
+
+    /// Records where a batch's notice arrived.
+    public func announced(batchId: String, destinations: [String]) async throws(Failure) {
+        struct Body: Encodable { var destinations: [String] }
+        _ = try await call("recording the notice of batch \(batchId)") { () async throws(TransportFailure) in
+            try await http.postJSON(join(baseURL, "/admin/review/\(batchId)/announced"), Body(destinations: destinations), headers: auth)
+        }
+    }
+
     /// The full link to a batch's review page.
     public func link(_ batch: Batch) -> String { join(baseURL, batch.url) }
 

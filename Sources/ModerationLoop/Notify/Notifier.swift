@@ -6,9 +6,12 @@ public struct ReviewNotice: Sendable, Equatable {
     public var flagCount: Int
     public var violations: Int
     public var needsHuman: Int
+    /// Sent again by a later run: the first notice of this batch never arrived.
+    public var resent = false
 
     /// Short (a Bluesky DM holds 1000 characters): `[PLYR-MOD:PROD] 3 need review (1 violation, 2 unsure):\n<url>`.
     public var text: String {
+        if resent { return "\(env.tag) \(flagCount) need review (sent again: the first notice did not arrive):\n\(url)" }
         var parts: [String] = []
         if violations > 0 { parts.append("\(violations) violation\(violations == 1 ? "" : "s")") }
         if needsHuman > 0 { parts.append("\(needsHuman) unsure") }

@@ -26,7 +26,7 @@ extension LoopReport {
         ]
         doc["batch"] = batch.map { ["id": $0.id, "url": batchURL ?? $0.url, "flag_count": $0.flagCount] as Any } ?? NSNull()
         doc["notifications"] = notifications.map { n -> [String: Any] in
-            ["destination": n.destination, "text": n.text, "delivered": n.delivered, "error": n.error ?? NSNull()]
+            ["destination": n.destination, "text": n.text, "delivered": n.delivered, "error": n.error ?? NSNull(), "resent": n.resent]
         }
         let data = (try? JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

@@ -26,6 +26,8 @@ public struct LoopReport: Sendable {
         public var text: String
         public var delivered: Bool
         public var error: String?
+        /// The notice of an earlier run's batch, sent again (its first notice failed).
+        public var resent = false
     }
 
     public var env: LoopEnvironment

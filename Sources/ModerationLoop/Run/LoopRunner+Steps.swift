@@ -29,6 +29,7 @@ extension LoopRunner {
             flags.removeAll { $0.reviewBatch != nil }
             run.report.awaitingReview = waiting.count
             let batches = Set(waiting.compactMap(\.reviewBatch)).sorted()
+            run.waitingBatches = batches
             observe(.line(.info, uri: nil, "\(waiting.count) already waiting in review batch\(batches.count == 1 ? "" : "es") "
                 + batches.map(labeler.link(batchId:)).joined(separator: ", ") + ": not processed again"))
         }
@@ -166,16 +167,52 @@ extension LoopRunner {
         let notice = ReviewNotice(
             env: settings.env, batchId: batch.id, url: link, flagCount: batch.flagCount, violations: violations,
             needsHuman: batch.flagCount - violations)
+        await announce(notice, &run)
+    }
+
+    /// Sends a batch's notice to every notifier, then tells the labeler where it arrived; a batch
+    /// with no delivered notice stays unannounced, and a later run sends it again.
+    func announce(_ notice: ReviewNotice, _ run: inout RunState) async {
+        var delivered: [String] = []
         for notifier in notifiers {
             do {
                 try await notifier.send(notice)
-                run.report.notifications.append(.init(destination: notifier.destination, text: notice.text, delivered: true))
-                observe(.line(.notified, uri: nil, "notified \(notifier.destination)"))
+                delivered.append(notifier.destination)
+                run.report.notifications.append(
+                    .init(destination: notifier.destination, text: notice.text, delivered: true, resent: notice.resent))
+                observe(.line(.notified, uri: nil, "notified \(notifier.destination)" + (notice.resent ? " (sent again)" : "")))
             } catch {
                 run.report.notifications.append(
-                    .init(destination: notifier.destination, text: notice.text, delivered: false, error: error.description))
-                run.fail("notification failed: \(error.description). The review batch exists: \(link)")
+                    .init(destination: notifier.destination, text: notice.text, delivered: false, error: error.description, resent: notice.resent))
+                run.fail("notification failed: \(error.description)." + (notice.resent ? "" : " The next run sends its notice again.")
+                    + " The review batch exists: \(notice.url)")
             }
+        }
+        guard !delivered.isEmpty else { return }
+        do { try await labeler.announced(batchId: notice.batchId, destinations: delivered) } catch {
+            run.warn("the notice of batch \(notice.batchId) arrived, but the labeler did not record it (\(error.description)): a later run may send it again")
+        }
+    }
+
+    /// Batches this loop made earlier whose notice never arrived (the PDS or webhook was down):
+    /// their link is sent again, so no batch waits unseen.
+    func announceAgain(_ run: inout RunState) async {
+        for id in run.waitingBatches {
+            let info: LabelerAPI.BatchInfo
+            do { info = try await labeler.batch(id) } catch {
+                run.warn("could not read review batch \(id): \(error.description)")
+                continue
+            }
+            guard info.createdBy == Self.createdBy, info.status == "pending", info.announcedAt == nil, info.undecided > 0 else { continue }
+            let link = labeler.link(batchId: id)
+            if settings.dryRun {
+                observe(.line(.batch, uri: nil, "would send again the notice of batch \(id) (\(info.undecided) waiting), which never arrived: \(link)"))
+                continue
+            }
+            observe(.line(.batch, uri: nil, "batch \(id) (\(info.undecided) waiting) was never announced: sending its link again"))
+            let notice = ReviewNotice(
+                env: settings.env, batchId: id, url: link, flagCount: info.undecided, violations: 0, needsHuman: info.undecided, resent: true)
+            await announce(notice, &run)
         }
     }
 

@@ -54,7 +54,9 @@ public struct LoopRunner: Sendable {
                 env: settings.env, dryRun: settings.dryRun, serviceURL: settings.serviceURL, trackAPI: settings.trackAPI,
                 analyzers: analyzerNames, notifiers: notifierDestinations),
             observe: observe)
-        guard let flags = await fetch(&run), !flags.isEmpty else { return run.report }
+        guard let flags = await fetch(&run) else { return run.report }
+        await announceAgain(&run)
+        guard !flags.isEmpty else { return run.report }
         let remaining = await resolveDeleted(flags, &run)
         let verdicts = await analyze(remaining, &run)
         await resolveFalsePositives(remaining.filter { verdicts[$0.uri]!.category == .falsePositive }, verdicts, &run)
@@ -67,6 +69,8 @@ public struct LoopRunner: Sendable {
 struct RunState {
     var report: LoopReport
     let observe: LoopObserver
+    /// Pending batches some pending flags wait in (step 1).
+    var waitingBatches: [String] = []
 
     mutating func warn(_ w: String) {
         report.warnings.append(w)

@@ -19,6 +19,9 @@ public struct BatchRecord: Codable, Sendable, Equatable {
     public var decisions: [String: BatchDecision]
     public var status: Status
     public var completedAt: String?
+    /// When its link last reached reviewers, and where (v2).
+    public var announcedAt: String?
+    public var announcedTo: [String]?
 
     public var undecided: [String] { uris.filter { decisions[$0] == nil } }
 }
@@ -26,7 +29,7 @@ public struct BatchRecord: Codable, Sendable, Equatable {
 /// Review batches with their per-flag decisions and status.
 public final class ReviewBatchesProjection: Projection, @unchecked Sendable {
     public static let name = "review-batches"
-    public static let version = 1
+    public static let version = 2
     let batches: MDB_dbi_t
     let order: MDB_dbi_t  // seq -> id
     public var databases: [MDB_dbi_t] { [batches, order] }
@@ -59,6 +62,11 @@ public final class ReviewBatchesProjection: Projection, @unchecked Sendable {
             guard var r = try batch(e.batchId, txn) else { return }
             r.status = .completed
             r.completedAt = at
+            try Record.put(r, txn, batches, Array(e.batchId.utf8))
+        case .reviewBatchAnnounced(let e):
+            guard var r = try batch(e.batchId, txn) else { return }
+            r.announcedAt = at
+            r.announcedTo = Array(Set((r.announcedTo ?? []) + e.destinations)).sorted()
             try Record.put(r, txn, batches, Array(e.batchId.utf8))
         default: break
         }
