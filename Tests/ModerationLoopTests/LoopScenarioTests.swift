@@ -157,7 +157,7 @@ struct LoopScenarioTests {
                     #expect(dry.text.contains("would send again the notice of batch \(batch.id)") && FakePDS.sent(pds).isEmpty)
                     let again = try await LoopRun.run(labeler: l, tracks: tracks.url, environment: up)
                     #expect(again.report.exitCode == 0 && again.report.batch == nil, "\(again.text)")
-                    #expect(FakePDS.sent(pds) == ["[PLYR-MOD:DEV] 1 need review (sent again: the first notice did not arrive):\n\(link)"])
+                    #expect(FakePDS.sent(pds) == ["[PLYR-MOD:DEV] 1 still need review (sent again: no delivered notice is recorded for this batch):\n\(link)"])
                     #expect(again.report.notifications.map(\.resent) == [true])
                     let data = try await l.get("/admin/review/\(batch.id)/data")
                     #expect(data["announced_at"] is String && (data["announced_to"] as? [String])?.first?.hasPrefix("Bluesky DM to @alice.test") == true)

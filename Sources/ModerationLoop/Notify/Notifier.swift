@@ -6,12 +6,13 @@ public struct ReviewNotice: Sendable, Equatable {
     public var flagCount: Int
     public var violations: Int
     public var needsHuman: Int
-    /// Sent again by a later run: the first notice of this batch never arrived.
+    /// Sent again by a later run: no notice of this batch is recorded as delivered (its first
+    /// failed, or the batch predates the record: a batch still pending then gets one reminder).
     public var resent = false
 
     /// Short (a Bluesky DM holds 1000 characters): `[PLYR-MOD:PROD] 3 need review (1 violation, 2 unsure):\n<url>`.
     public var text: String {
-        if resent { return "\(env.tag) \(flagCount) need review (sent again: the first notice did not arrive):\n\(url)" }
+        if resent { return "\(env.tag) \(flagCount) still need review (sent again: no delivered notice is recorded for this batch):\n\(url)" }
         var parts: [String] = []
         if violations > 0 { parts.append("\(violations) violation\(violations == 1 ? "" : "s")") }
         if needsHuman > 0 { parts.append("\(needsHuman) unsure") }
