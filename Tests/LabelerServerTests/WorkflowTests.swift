@@ -268,6 +268,17 @@ struct MachineRouteTests {
             #expect((labels["labels"] as? [String: [String]]) == [b: ["copyright-violation", "explicit"]])
             let (_, byValue) = try await h.post("/internal/labels-by-value", "{\"values\":[\"explicit\"]}")
             #expect((byValue["labels"] as? [String: [String]]) == [b: ["explicit"]])
+            // Every URI holding any of the values, with the ones it holds; negated and expired
+            // labels are not held.
+            let d = "at://did:plc:m/fm.plyr.track/d", e = "at://did:plc:m/fm.plyr.track/e"
+            _ = try await h.emit(d, val: "spam")
+            let (se, _) = try await h.post("/emit-label", "{\"uri\":\"\(e)\",\"val\":\"spam\",\"exp\":\"2001-01-01T00:00:00.000Z\"}")
+            #expect(se == 200, "an expired label is still a label")
+            let (s2, two) = try await h.post("/internal/labels-by-value", "{\"values\":[\"copyright-violation\",\"explicit\",\"spam\"]}")
+            #expect(s2 == 200)
+            #expect((two["labels"] as? [String: [String]]) == [a: ["copyright-violation"], b: ["copyright-violation", "explicit"], d: ["spam"]], "\(two)")
+            let (_, none) = try await h.post("/internal/labels-by-value", "{\"values\":[]}")
+            #expect((none["labels"] as? [String: [String]]) == [:])
             let (_, negated) = try await h.post("/internal/negated-labels", "{\"uris\":[\"\(a)\",\"\(c)\"]}")
             #expect(negated["negated_uris"] as? [String] == [c])
             let (s, _) = try await h.post("/internal/labels", "{\"uris\":5}")

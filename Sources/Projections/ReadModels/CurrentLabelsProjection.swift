@@ -253,4 +253,20 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     }
 
     public func count(_ txn: LMDBTransaction) throws -> Int { try txn.count(bySeq) }
+
+    /// Every current label (the latest per src, uri, cid, val; negations included) whose value is
+    /// one of `values`, in key order: the value is read from the `labels.current` key, so only the
+    /// matching labels are decoded.
+    public func forEachCurrent(values: Set<String>, _ txn: LMDBTransaction, _ body: (UInt64, Label) throws -> Void) throws {
+        try txn.scan(current) { k, v in
+            // src 0 uri 0 cid 0 val: no part holds a 0x00, so the value follows the last one.
+            guard let sep = k.lastIndex(of: 0) else { return true }
+            let val = String(decoding: UnsafeRawBufferPointer(rebasing: k[(sep + 1)...]), as: UTF8.self)
+            guard values.contains(val), v.count == 8 else { return true }
+            let seq = BigEndian.uint64(v)
+            guard let bytes = try labelBytes(BigEndian.bytes(seq), txn) else { return true }
+            try body(seq, try Label(dagCBOR: bytes))
+            return true
+        }
+    }
 }
