@@ -14,11 +14,17 @@ struct MachineRoutes {
     struct URIsBody: Decodable { var uris: [String] }
     struct ValuesBody: Decodable { var values: [String] }
 
-    /// Values in force on a URI: latest label per (src, cid, val) positive and not expired.
+    /// A current label (the latest per src, uri, cid, val) is in force when positive and not expired.
+    static func inForce(_ l: Label, now: Int64) -> Bool {
+        guard !l.isNegation else { return false }
+        if let exp = l.exp, let e = Datetime.parse(exp), e <= now { return false }
+        return true
+    }
+
+    /// Values in force on a URI.
     func activeValues(_ uri: String, now: Int64, _ txn: LMDBTransaction) throws -> [String] {
         var out: [String] = []
-        for (_, l) in try service.store.labels.labels(uri: uri, txn) where !l.isNegation {
-            if let exp = l.exp, let e = Datetime.parse(exp), e <= now { continue }
+        for (_, l) in try service.store.labels.labels(uri: uri, txn) where Self.inForce(l, now: now) {
             if !out.contains(l.val) { out.append(l.val) }
         }
         return out.sorted()
@@ -57,16 +63,14 @@ struct MachineRoutes {
         guard b.values.count <= 100 else { throw XRPCError.invalidRequest("values: at most 100") }
         let wanted = Set(b.values)
         let now = Datetime.nowMicros()
-        // One pass over the current labels holding a wanted value (the same rule as activeValues:
-        // positive and not expired), and the answer written as bytes: with a million labels the
-        // per-URI lookups and a Foundation dictionary took half a minute.
+        // One pass over the current labels holding a wanted value, and the answer written as bytes:
+        // with a million labels the per-URI lookups and a Foundation dictionary took half a minute.
         var order: [String] = []
         var held: [String: [String]] = [:]
         if !wanted.isEmpty {
             try service.store.read { txn in
                 try service.store.labels.forEachCurrent(values: wanted, txn) { _, l in
-                    guard !l.isNegation else { return }
-                    if let exp = l.exp, let e = Datetime.parse(exp), e <= now { return }
+                    guard Self.inForce(l, now: now) else { return }
                     if let vals = held[l.uri] {
                         if !vals.contains(l.val) { held[l.uri]!.append(l.val) }
                     } else {

@@ -12,6 +12,10 @@ struct KnownContentService: Sendable {
 
     static let labelValue = ScanPipeline.labelValue
 
+    /// How a known-content reference shows as a match in a flag's evidence.
+    static let evidenceArtist = "Known content"
+    static func evidenceTitle(work: String?, refId: String) -> String { work ?? "reference \(refId)" }
+
     /// One reference per distinct audio: the id derives from the blob CID.
     static func refId(contentHash: String) -> String { "kc-" + String(contentHash.suffix(16)) }
 
@@ -82,7 +86,9 @@ struct KnownContentService: Sendable {
                 if let existing = try flags.record(uri: u, txn), existing.isFlag { continue }
                 events.append(LabelApplied(label: label).event(actor: .scanner))
                 events.append(
-                    TrackContextAttached(uri: u, highestScore: f.match.score, matches: [ContextMatch(title: work ?? "reference \(f.match.refId)", artist: "Known content", score: f.match.score)])
+                    TrackContextAttached(
+                        uri: u, highestScore: f.match.score,
+                        matches: [ContextMatch(title: Self.evidenceTitle(work: work, refId: f.match.refId), artist: Self.evidenceArtist, score: f.match.score)])
                         .event(actor: .scanner))
                 labelled.withLock { $0.append(u) }
             }

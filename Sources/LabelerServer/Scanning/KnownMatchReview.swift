@@ -43,12 +43,13 @@ extension KnownContentService {
                 throw ModerationCommands.CommandError.conflict(
                     "the match at seq \(seq) was already reviewed: \(r.decision.rawValue) by \(r.actor) (seq \(r.seq))")
             }
+            let flag = try m.uri.flatMap { try flags.record(uri: $0, txn) }
             if decision == .flag {
                 if let ref = try known.reference(refId, txn), ref.removed {
                     throw ModerationCommands.CommandError.conflict(
                         "reference \(refId) was taken out of force\(ref.removedReason.map { " (\($0))" } ?? ""): its matches flag nothing; dismiss this one")
                 }
-                if let uri = m.uri, let f = try flags.record(uri: uri, txn), f.isFlag, let r = f.resolution {
+                if let uri = m.uri, let f = flag, f.isFlag, let r = f.resolution {
                     throw ModerationCommands.CommandError.conflict(
                         "the flag of \(uri) was resolved\(r.reason.map { " as \($0.rawValue)" } ?? "") by \(r.actor) (seq \(r.seq)); that decision stands: label it again with /emit-label if it was wrong, or dismiss this match")
                 }
@@ -58,12 +59,12 @@ extension KnownContentService {
                     .event(actor: actor)
             ]
             if let label, let uri = m.uri {
-                if try flags.record(uri: uri, txn)?.isFlag != true {
+                if flag?.isFlag != true {
                     events.append(LabelApplied(label: label).event(actor: actor))
                     events.append(
                         TrackContextAttached(
                             uri: uri, highestScore: m.match.score,
-                            matches: [ContextMatch(title: work ?? "reference \(m.match.refId)", artist: "Known content", score: m.match.score)]
+                            matches: [ContextMatch(title: Self.evidenceTitle(work: work, refId: refId), artist: Self.evidenceArtist, score: m.match.score)]
                         ).event(actor: actor))
                     labelled.withLock { $0 = true }
                 }

@@ -163,7 +163,9 @@ struct ScanPipeline: Sendable {
         let strong = (scan.knownMatches ?? []).filter { $0.verdict == "flag" }
         scan.matches = try strong.map { m in
             let work = try store.read { try store.known.reference(m.refId, $0) }?.work
-            return ScanMatch(artist: "Known content", title: work ?? "reference \(m.refId)", offsetMs: m.uploadOffsetMs, score: m.score)
+            return ScanMatch(
+                artist: KnownContentService.evidenceArtist, title: KnownContentService.evidenceTitle(work: work, refId: m.refId),
+                offsetMs: m.uploadOffsetMs, score: m.score)
         }
         scan.highestScore = scan.matches.map(\.score).max() ?? 0
         scan.isFlagged = true
@@ -224,25 +226,15 @@ struct ScanPipeline: Sendable {
             case .scanRecorded(let s): earlier = s
             case .knownContentMatched(let m):
                 // A retro-scan found a confirmed reference in these bytes.
-                let store = service.store
-                let work = try store.read { try store.known.reference(m.match.refId, $0) }?.work
-                let retro = [ScanMatch(artist: "Known content", title: work ?? "reference \(m.match.refId)", offsetMs: m.match.uploadOffsetMs, score: m.match.score)]
-                earlier = ScanRecorded(scanId: "", uri: m.uri, cid: nil, audioURL: "", provider: "known-content", status: .ok)
-                earlier?.matches = retro
-                earlier?.highestScore = m.match.score
-                earlier?.flagReason = "known content: reference \(m.match.refId) found by a retro-scan"
+                earlier = try knownContentVerdict(
+                    uri: m.uri, refId: m.match.refId, match: m.match, reason: "known content: reference \(m.match.refId) found by a retro-scan")
             case .knownMatchReviewed(let r):
                 // An operator judged a borderline match of these bytes to be the reference's work.
                 let store = service.store
-                let (work, match) = try store.read { txn in
-                    (try store.known.reference(r.refId, txn)?.work, try store.known.recordedMatch(seq: r.matchSeq, txn)?.match)
-                }
-                earlier = ScanRecorded(scanId: "", uri: r.uri, cid: nil, audioURL: "", provider: "known-content", status: .ok)
-                if let match {
-                    earlier?.matches = [ScanMatch(artist: "Known content", title: work ?? "reference \(r.refId)", offsetMs: match.uploadOffsetMs, score: match.score)]
-                    earlier?.highestScore = match.score
-                }
-                earlier?.flagReason = "known content: an operator judged the borderline match of reference \(r.refId) (seq \(r.matchSeq)) to be its work"
+                let match = try store.read { try store.known.recordedMatch(seq: r.matchSeq, $0) }?.match
+                earlier = try knownContentVerdict(
+                    uri: r.uri, refId: r.refId, match: match,
+                    reason: "known content: an operator judged the borderline match of reference \(r.refId) (seq \(r.matchSeq)) to be its work")
             default: break
             }
         }
@@ -257,6 +249,22 @@ struct ScanPipeline: Sendable {
         var metadata = metadata
         metadata["scan.plan"] = "cache-hit"
         return try await record(scan, body: body, decision: policy.decide(scan.matches), raw: [], metadata: metadata)
+    }
+
+    /// An earlier verdict that came from a known-content reference, as a scan with that reference
+    /// as its one match (none when the match is unknown).
+    func knownContentVerdict(uri: String?, refId: String, match: KnownMatch?, reason: String) throws -> ScanRecorded {
+        let store = service.store
+        let work = try store.read { try store.known.reference(refId, $0) }?.work
+        var earlier = ScanRecorded(scanId: "", uri: uri, cid: nil, audioURL: "", provider: "known-content", status: .ok)
+        if let match {
+            earlier.matches = [ScanMatch(
+                artist: KnownContentService.evidenceArtist, title: KnownContentService.evidenceTitle(work: work, refId: refId),
+                offsetMs: match.uploadOffsetMs, score: match.score)]
+            earlier.highestScore = match.score
+        }
+        earlier.flagReason = reason
+        return earlier
     }
 
     static func failure(_ error: any Error, provider: String) -> ScanFailure {

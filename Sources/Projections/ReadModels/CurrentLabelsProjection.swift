@@ -187,14 +187,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         var seqs: [UInt64] = []
         /// Up to `take` seqs > `after` of `key 0 seq` entries of `db`, in seq order.
         func seqOrdered(_ db: MDB_dbi_t, _ key: [UInt8]) throws {
-            let head = key + [0]
-            var n = 0
-            try txn.scan(db, from: Key.withSeq(key, after + 1)) { k, _ in
-                guard n < take, k.count == head.count + 8, Self.hasPrefix(k, head) else { return false }
-                seqs.append(Key.seqSuffix(k))
-                n += 1
-                return true
-            }
+            _ = try rangeJSON(txn, db, key, after: after, limit: take) { seq, _ in seqs.append(seq) }
         }
         for p in patterns {
             switch p {
