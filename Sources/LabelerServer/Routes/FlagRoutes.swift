@@ -153,7 +153,7 @@ struct FlagRoutes {
         // Newest first from the start needs only one flag past the page to know more follow.
         let read = !oldestFirst && cursor == nil ? limit + 1 : Int.max
         let (all, inReview) = try store.read { txn in
-            (try store.flags.list(states: states, limit: read, txn), try Self.awaitingReview(store, txn))
+            (try store.flags.list(states: states, limit: read, txn), try store.batches.awaitingReview(txn))
         }
         var ordered = oldestFirst ? Array(all.reversed()) : all
         if let cursor {
@@ -175,15 +175,6 @@ struct FlagRoutes {
         return try jsonResponse(out)
     }
 
-    /// Flags waiting in a pending review batch without a decision yet (uri → batch id), so a
-    /// caller such as `labeler loop` does not put them in another batch.
-    static func awaitingReview(_ store: ModerationStore, _ txn: LMDBTransaction) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for b in try store.batches.list(limit: 10_000, txn).reversed() where b.status == .pending {
-            for u in b.undecided { out[u] = b.id }
-        }
-        return out
-    }
 
     /// The original's FlaggedTrack shape, plus state, resolution and confirmation.
     static func json(_ f: FlagRecord) -> [String: Any] {

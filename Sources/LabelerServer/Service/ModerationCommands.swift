@@ -81,7 +81,7 @@ public struct ModerationCommands: Sendable {
                 }
             }
             if skipBatched {
-                let waiting = try FlagRoutes.awaitingReview(store, txn)
+                let waiting = try store.batches.awaitingReview(txn)
                 let already = chosen.filter { waiting[$0] != nil }
                 if !already.isEmpty, already.count == chosen.count {
                     let ids = Set(already.compactMap { waiting[$0] }).sorted()

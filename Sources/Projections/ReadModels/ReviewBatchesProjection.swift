@@ -72,6 +72,16 @@ public final class ReviewBatchesProjection: Projection, @unchecked Sendable {
         }
     }
 
+    /// Flags waiting in a pending review batch without a decision yet (uri → batch id), so a
+    /// caller such as `labeler loop` does not put them in another batch.
+    public func awaitingReview(_ txn: LMDBTransaction) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for b in try list(limit: 10_000, txn).reversed() where b.status == .pending {
+            for u in b.undecided { out[u] = b.id }
+        }
+        return out
+    }
+
     public func list(limit: Int = 1000, _ txn: LMDBTransaction) throws -> [BatchRecord] {
         var ids: [[UInt8]] = []
         try txn.scan(order, reverse: true) { _, v in
