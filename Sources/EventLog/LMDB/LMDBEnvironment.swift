@@ -56,6 +56,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return try body(txn)
     }
 
+    /// Begins a write transaction that the caller commits (or aborts, or drops: it is aborted when
+    /// released). For code that commits in chunks and must hand the transaction around.
+    public func beginWrite() throws(LMDBError) -> LMDBTransaction { try LMDBTransaction(env: self, readOnly: false) }
+
     /// Runs `body` in a write transaction on the calling thread and commits it. Must not be called
     /// while the event log's writer owns the write lock from the same thread.
     public func write<T>(_ body: (LMDBTransaction) throws -> T) throws -> T {

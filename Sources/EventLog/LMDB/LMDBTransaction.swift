@@ -9,17 +9,32 @@ public final class LMDBTransaction {
     private var finished = false
     /// Rebuilds only: writes to the buffer's tables collect there (see `LMDBWriteBuffer`).
     public var buffer: LMDBWriteBuffer?
+    /// Set on a handle that another thread's write transaction lends (see `LMDBTransactionGate`):
+    /// everything that reaches LMDB goes to the gate's current transaction, under its lock.
+    let gate: LMDBTransactionGate?
 
     init(env: LMDBEnvironment, readOnly: Bool) throws(LMDBError) {
         var t: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(env.env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &t), "txn_begin")
         txn = t!
         self.readOnly = readOnly
+        gate = nil
+    }
+
+    /// A handle for a second thread of a rebuild: its buffered tables are its own; any LMDB
+    /// access waits for the gate's lock and uses the owner's current transaction.
+    public init(gate: LMDBTransactionGate, buffer: LMDBWriteBuffer) throws(LMDBError) {
+        self.gate = gate
+        self.buffer = buffer
+        txn = try gate.withCurrent { (t) throws(LMDBError) in t.txn }  // not used: every access goes through the gate
+        readOnly = false
+        finished = true  // nothing of its own to commit or abort
     }
 
     deinit { if !finished { mdb_txn_abort(txn) } }
 
     public func commit() throws(LMDBError) {
+        if gate != nil { throw LMDBError(EINVAL, "commit of a lent transaction") }
         finished = true
         try LMDBError.check(mdb_txn_commit(txn), "commit")
     }
@@ -36,6 +51,7 @@ public final class LMDBTransaction {
             if let e = t.entry(key) { return try body(LMDBWriteBuffer.Table.valueBytes(e)) }
             if t.backingEmpty { return try body(nil) }
         }
+        if let gate { return try gate.withCurrent { try $0.get(dbi, key, body) } }
         var k = MDB_val(), v = MDB_val()
         let rc = key.withUnsafeBytes { kb -> Int32 in
             k.mv_size = kb.count
@@ -56,6 +72,7 @@ public final class LMDBTransaction {
             buffer.put(t, key, value)
             return
         }
+        if let gate { return try gate.withCurrent { (t) throws(LMDBError) in try t.put(dbi, key, value, append: append) } }
         var k = MDB_val(), v = MDB_val()
         let rc = key.withUnsafeBytes { kb in
             value.withUnsafeBytes { vb in
@@ -83,6 +100,7 @@ public final class LMDBTransaction {
             buffer.delete(t, key)
             return existed
         }
+        if let gate { return try gate.withCurrent { (t) throws(LMDBError) in try t.delete(dbi, key) } }
         var k = MDB_val()
         let rc = key.withUnsafeBytes { kb in
             k.mv_size = kb.count
@@ -95,6 +113,7 @@ public final class LMDBTransaction {
     }
 
     private func lmdbContains(_ dbi: MDB_dbi, _ key: [UInt8]) throws(LMDBError) -> Bool {
+        if let gate { return try gate.withCurrent { (t) throws(LMDBError) in try t.lmdbContains(dbi, key) } }
         var k = MDB_val(), v = MDB_val()
         let rc = key.withUnsafeBytes { kb in
             k.mv_size = kb.count
@@ -116,11 +135,13 @@ public final class LMDBTransaction {
     /// Empties a database (keeps its handle).
     public func clear(_ dbi: MDB_dbi) throws(LMDBError) {
         try checkUnbuffered(dbi, "drop")
+        if let gate { return try gate.withCurrent { (t) throws(LMDBError) in try t.clear(dbi) } }
         try LMDBError.check(mdb_drop(txn, dbi, 0), "drop")
     }
 
     public func count(_ dbi: MDB_dbi) throws(LMDBError) -> Int {
         try checkUnbuffered(dbi, "stat")
+        if let gate { return try gate.withCurrent { (t) throws(LMDBError) in try t.count(dbi) } }
         var stat = MDB_stat()
         try LMDBError.check(mdb_stat(txn, dbi, &stat), "stat")
         return stat.ms_entries
@@ -133,6 +154,7 @@ public final class LMDBTransaction {
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         try checkUnbuffered(dbi, "scan")
+        if let gate { return try gate.withCurrent { try $0.scan(dbi, from: from, reverse: reverse, body) } }
         var cursor: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(txn, dbi, &cursor), "cursor_open")
         defer { mdb_cursor_close(cursor) }
@@ -174,6 +196,52 @@ public final class LMDBTransaction {
             return false
         }
         return result
+    }
+}
+
+/// Rebuilds only: lends one thread's write transaction to others (LMDB allows one write
+/// transaction, used by one thread at a time). The owner uses the transaction only inside
+/// `locked`, where it may also commit and `replace` it; a lent handle
+/// (`LMDBTransaction(gate:buffer:)`) takes the lock for each LMDB access. When `locked` fails,
+/// the gate is closed: lent handles get an error instead of a transaction that has ended.
+public final class LMDBTransactionGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: LMDBTransaction?
+
+    public init(_ current: LMDBTransaction) { self.current = current }
+
+    /// Runs the owner's `body` holding the lock; closes the gate if it throws.
+    public func locked<R>(_ body: () throws -> R) throws -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        do { return try body() } catch {
+            current = nil
+            throw error
+        }
+    }
+
+    /// Replaces the transaction (inside `locked`, after committing the previous one).
+    public func replace(_ txn: LMDBTransaction) { current = txn }
+
+    /// Closes the gate (the owner is about to end its transaction).
+    public func close() {
+        lock.lock()
+        current = nil
+        lock.unlock()
+    }
+
+    func withCurrent<R>(_ body: (LMDBTransaction) throws -> R) throws -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let current else { throw LMDBError(EINVAL, "the rebuild's transaction has ended") }
+        return try body(current)
+    }
+
+    func withCurrent<R>(_ body: (LMDBTransaction) throws(LMDBError) -> R) throws(LMDBError) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let current else { throw LMDBError(EINVAL, "the rebuild's transaction has ended") }
+        return try body(current)
     }
 }
 

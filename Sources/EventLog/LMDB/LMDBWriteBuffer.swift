@@ -40,16 +40,16 @@ public final class LMDBWriteBuffer {
         /// Per slot: the high 32 bits of the key's hash, and the entry's index + 1 (0: empty).
         /// The count is a power of two.
         private var slots: [UInt64] = []
-        private var arena = Arena()
+        /// The buffer's arena, shared by its tables (freed by the buffer).
+        private let arena: Arena
         /// LMDB's table held nothing when buffering began (then a miss needs no LMDB read).
         var backingEmpty: Bool
 
-        init(dbi: MDB_dbi, backingEmpty: Bool) {
+        init(dbi: MDB_dbi, backingEmpty: Bool, arena: Arena) {
             self.dbi = dbi
             self.backingEmpty = backingEmpty
+            self.arena = arena
         }
-
-        deinit { arena.free() }
 
         @inline(__always)
         static func header(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Entry> { p.assumingMemoryBound(to: Entry.self) }
@@ -109,6 +109,7 @@ public final class LMDBWriteBuffer {
                 var (p, slot) = find(k, h)
                 var stored: UnsafeRawPointer? = nil
                 var count = Entry.deleted
+                let before = arena.allocated
                 if let value {
                     stored = value.withUnsafeBytes { arena.store($0) }
                     count = UInt32(value.count)
@@ -116,7 +117,7 @@ public final class LMDBWriteBuffer {
                 if let p {
                     Self.header(p).pointee.value = stored
                     Self.header(p).pointee.valueCount = count
-                    return value?.count ?? 0
+                    return arena.allocated - before
                 }
                 if (entries.count + 1) * 4 > slots.count * 3 {
                     grow()
@@ -128,7 +129,7 @@ public final class LMDBWriteBuffer {
                 if k.count > 0 { (q + Entry.size).copyMemory(from: k.baseAddress!, byteCount: k.count) }
                 entries.append(q)
                 slots[slot] = Self.slot(h, entries.count)
-                return n + (value?.count ?? 0) + 16
+                return arena.allocated - before + 16
             }
         }
 
@@ -154,20 +155,28 @@ public final class LMDBWriteBuffer {
         func removeAll() {
             entries = []
             slots = []
-            arena.free()
         }
     }
 
     /// Bump allocation in large blocks, freed all at once.
-    struct Arena {
+    final class Arena {
         private var blocks: [UnsafeMutableRawPointer] = []
         private var next: UnsafeMutableRawPointer? = nil
         private var remaining = 0
+        /// Bytes handed out so far.
+        private(set) var allocated = 0
+        /// The last large value stored: a read model often writes the same value under several
+        /// keys in a row (a label's JSON by seq and under each URI prefix), which is then held once.
+        private var lastValue: UnsafeRawBufferPointer? = nil
         static let blockSize = 1 << 22
+        static let sharedValueMinimum = 64
+
+        deinit { free() }
 
         /// `n` bytes aligned to 8.
-        mutating func allocate(_ n: Int) -> UnsafeMutableRawPointer {
+        func allocate(_ n: Int) -> UnsafeMutableRawPointer {
             let n = (n + 7) & ~7
+            allocated += n
             if n > remaining || next == nil {
                 let size = max(Self.blockSize, n)
                 let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
@@ -181,22 +190,30 @@ public final class LMDBWriteBuffer {
             return p
         }
 
-        mutating func store(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawPointer {
+        func store(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawPointer {
+            let large = bytes.count >= Self.sharedValueMinimum
+            if large, let last = lastValue, last.count == bytes.count, memcmp(last.baseAddress!, bytes.baseAddress!, bytes.count) == 0 {
+                return last.baseAddress!
+            }
             let p = allocate(bytes.count)
             if bytes.count > 0 { p.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            if large { lastValue = UnsafeRawBufferPointer(start: p, count: bytes.count) }
             return UnsafeRawPointer(p)
         }
 
-        mutating func free() {
+        func free() {
             for b in blocks { b.deallocate() }
             blocks = []
             next = nil
             remaining = 0
+            allocated = 0
+            lastValue = nil
         }
     }
 
     /// Indexed by dbi (small integers), nil for tables not buffered.
     private var tables: [Table?] = []
+    private let arena = Arena()
     /// A rough count of the memory held (key and value bytes plus per-entry overhead).
     public private(set) var approximateBytes = 0
     public let budget: Int
@@ -209,7 +226,7 @@ public final class LMDBWriteBuffer {
     public func add(_ dbi: MDB_dbi, _ txn: LMDBTransaction) throws(LMDBError) {
         let empty = try txn.count(dbi) == 0
         while tables.count <= Int(dbi) { tables.append(nil) }
-        if tables[Int(dbi)] == nil { tables[Int(dbi)] = Table(dbi: dbi, backingEmpty: empty) }
+        if tables[Int(dbi)] == nil { tables[Int(dbi)] = Table(dbi: dbi, backingEmpty: empty, arena: arena) }
     }
 
     @inline(__always)
@@ -222,6 +239,11 @@ public final class LMDBWriteBuffer {
     /// Writes every buffered change into `txn` in key order, table by table, and empties the
     /// buffer (its tables stay buffered). The tables are sorted in parallel first.
     public func flush(into txn: LMDBTransaction) throws(LMDBError) {
+        if let gate = txn.gate {
+            // A lent handle: write into the owner's transaction while holding its lock.
+            try gate.withCurrent { (owner) throws(LMDBError) in try flush(into: owner) }
+            return
+        }
         nonisolated(unsafe) let all = tables.compactMap { $0 }  // each sorted by one thread, read-only
         let orders = Mutex([[Int32]](repeating: [], count: all.count))
         DispatchQueue.concurrentPerform(iterations: all.count) { i in
@@ -233,6 +255,7 @@ public final class LMDBWriteBuffer {
             try flush(t, order, txn)
             t.removeAll()
         }
+        arena.free()
         approximateBytes = 0
     }
 

@@ -2,7 +2,7 @@ import EventLog
 import LabelerCore
 
 /// A read model derived from the log. `apply` is a pure function of the event and the model's
-/// own tables; it runs inside the writer's transaction, so a projection is never behind or ahead
+/// own tables (it must not read another model's: a rebuild applies models on two threads); it runs inside the writer's transaction, so a projection is never behind or ahead
 /// of the log. Bump `version` when the stored shape changes: the model is then rebuilt.
 public protocol Projection: AnyObject, Sendable {
     static var name: String { get }
@@ -14,12 +14,15 @@ public protocol Projection: AnyObject, Sendable {
     /// left out: they are appends already, and large.
     var bufferedDatabases: [MDB_dbi_t] { get }
     func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws
+    /// A rough weight of its share of a rebuild (default 1), to split rebuilds over two threads.
+    var rebuildCost: Int { get }
 }
 
 extension Projection {
     public var name: String { Self.name }
     public var version: Int { Self.version }
     public var bufferedDatabases: [MDB_dbi_t] { databases }
+    public var rebuildCost: Int { 1 }
 }
 
 /// Key encodings shared by the read models. Text parts are joined by 0x00, which no valid URI,

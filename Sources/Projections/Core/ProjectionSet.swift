@@ -92,58 +92,107 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     public static let defaultBufferBudget = 1 << 30
 
     /// Rebuilds `targets` (tables of this set's environment) from `reader`'s log, which may be
-    /// another environment's, up to `to` (default: its head), committing in chunks. Tables keyed
-    /// in random order collect in a write buffer that is written out sorted when it is over
-    /// `bufferBudget` and at the end.
+    /// another environment's, up to `to` (default: its head), committing in chunks.
     public func replayChunked(
         _ targets: [any Projection], reader: EventLogReader, to: UInt64? = nil,
         bufferBudget: Int = ProjectionSet.defaultBufferBudget, progress: ((String, UInt64, UInt64) -> Void)?
     ) throws {
+        try rebuildFromStart(targets, reader: reader, to: to, chunked: true, bufferBudget: bufferBudget, progress: progress)
+    }
+
+    /// Clears `targets` and applies the log to them from seq 1 up to `to` (default: the head).
+    /// `chunked`: the models are marked invalid in a first commit, the tables written in seq
+    /// order commit every 100,000 events, and the versions are set at the end; otherwise it is one
+    /// transaction. Tables keyed in random order collect in a write buffer that is written out
+    /// sorted when it is over `bufferBudget` and at the end.
+    ///
+    /// Two threads apply: the models whose tables are all buffered (the costliest first, up to
+    /// half of the estimated cost, see `rebuildCost`) on a worker with a buffer of its own, the
+    /// others on this thread, which owns the transaction and lends it to the worker through a
+    /// gate for the rare LMDB access a buffered table needs (a miss once the buffer was written
+    /// out). A model reads only its own tables, so the two groups never see each other's state.
+    func rebuildFromStart(
+        _ targets: [any Projection], reader: EventLogReader, to: UInt64?, chunked: Bool,
+        bufferBudget: Int, progress: ((String, UInt64, UInt64) -> Void)?
+    ) throws {
         let names = targets.map(\.name).joined(separator: ",")
-        let head = try to ?? reader.storedHead()
+        let (own, lent) = Self.splitForRebuild(targets)
         let buffer = LMDBWriteBuffer(budget: bufferBudget)
-        try env.write { txn in
-            for p in targets {
-                for db in p.databases { try txn.clear(db) }
-                try setMeta(p, Meta(version: -1, checkpoint: 0), txn)  // invalid until the end
-            }
-            for p in targets { for db in p.bufferedDatabases { try buffer.add(db, txn) } }
+        let lentBuffer = LMDBWriteBuffer(budget: bufferBudget)
+        var txn = try env.beginWrite()
+        for p in targets { for db in p.databases { try txn.clear(db) } }
+        let head = try to ?? (chunked ? reader.storedHead() : txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0)
+        if chunked {
+            for p in targets { try setMeta(p, Meta(version: -1, checkpoint: 0), txn) }  // invalid until the end
+            try txn.commit()
+            txn = try env.beginWrite()
         }
+        for p in own { for db in p.bufferedDatabases { try buffer.add(db, txn) } }
+        for p in lent { for db in p.databases { try lentBuffer.add(db, txn) } }
+        txn.buffer = buffer
+        let gate = LMDBTransactionGate(txn)
+        let worker = try lent.isEmpty ? nil : RebuildWorker(lent, LMDBTransaction(gate: gate, buffer: lentBuffer))
+        defer {
+            worker?.stop()
+            gate.close()
+        }
+        // Decoding runs ahead on a thread of its own (with its own read snapshot of the log).
         let pages = DecodedPages(reader: reader, from: 1, to: head)
         defer { pages.stop() }
-        var done = false
-        while !done {
-            // Unbuffered tables (seq-ordered appends) commit every 100,000 events; the buffer
-            // carries over from one transaction to the next, and is written out when it is over
-            // its budget, and at the end.
-            try env.write { txn in
-                txn.buffer = buffer
-                defer { txn.buffer = nil }
-                var applied = 0
-                while applied < 100_000 {
-                    guard let page = try pages.next() else {
-                        done = true
-                        break
-                    }
-                    for (stored, decoded) in page {
-                        for p in targets { try p.apply(stored, decoded, in: txn) }
-                        if buffer.isOverBudget { try buffer.flush(into: txn) }
-                    }
-                    applied += page.count
-                    if let last = page.last { progress?(names, last.0.seq, head) }
+        var sinceCommit = 0
+        while let page = try pages.next() {
+            try worker?.push(page)
+            try gate.locked {
+                for (stored, decoded) in page {
+                    for p in own { try p.apply(stored, decoded, in: txn) }
+                    if buffer.isOverBudget { try buffer.flush(into: txn) }
                 }
-                if done { try buffer.flush(into: txn) }
+                sinceCommit += page.count
+                if chunked && sinceCommit >= 100_000 {
+                    sinceCommit = 0
+                    txn.buffer = nil
+                    try txn.commit()
+                    txn = try env.beginWrite()
+                    txn.buffer = buffer
+                    gate.replace(txn)
+                }
             }
+            if let last = page.last { progress?(names, last.0.seq, head) }
         }
-        try env.write { txn in
+        try worker?.finish()
+        try gate.locked {
+            try lentBuffer.flush(into: txn)
+            try buffer.flush(into: txn)
+            txn.buffer = nil
             for p in targets { try setMeta(p, Meta(version: p.version, checkpoint: head), txn) }
+            try txn.commit()
         }
+    }
+
+    /// The models a rebuild's worker thread applies: among those whose tables are all buffered,
+    /// the costliest, up to half of the whole estimated cost.
+    static func splitForRebuild(_ targets: [any Projection]) -> (own: [any Projection], lent: [any Projection]) {
+        let total = targets.reduce(0) { $0 + $1.rebuildCost }
+        let eligible = targets.enumerated()
+            .filter { Set($0.element.bufferedDatabases) == Set($0.element.databases) }
+            .sorted { ($0.element.rebuildCost, -$0.offset) > ($1.element.rebuildCost, -$1.offset) }
+        var lent: Set<Int> = []
+        var cost = 0
+        for (i, p) in eligible where cost * 2 < total {
+            lent.insert(i)
+            cost += p.rebuildCost
+        }
+        let indexed = Array(targets.enumerated())
+        return (indexed.filter { !lent.contains($0.offset) }.map(\.element), indexed.filter { lent.contains($0.offset) }.map(\.element))
     }
 
     func replay(
         _ targets: [any Projection], reader: EventLogReader, from: UInt64, clear: Bool,
         bufferBudget: Int = ProjectionSet.defaultBufferBudget, progress: ((String, UInt64, UInt64) -> Void)?
     ) throws {
+        if clear && from == 1 {
+            return try rebuildFromStart(targets, reader: reader, to: nil, chunked: false, bufferBudget: bufferBudget, progress: progress)
+        }
         let names = targets.map(\.name).joined(separator: ",")
         try env.write { txn in
             if clear { for p in targets { for db in p.databases { try txn.clear(db) } } }
@@ -195,6 +244,84 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
             }
             return SHA256.hash(all + SHA256.hash(chunk))
         }
+    }
+}
+
+/// Applies some read models on a thread of its own during a rebuild, page by page, a few pages
+/// behind the thread that feeds it.
+final class RebuildWorker: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [DecodedPages.Page] = []
+    private var closed = false
+    private var stopped = false
+    private var finished = false
+    private var failure: (any Error)? = nil
+    private let capacity = 4
+
+    init(_ projections: [any Projection], _ txn: LMDBTransaction) {
+        nonisolated(unsafe) let txn = txn  // used by that thread only
+        let thread = Thread { [self] in
+            do {
+                while let page = pop() {
+                    for (stored, decoded) in page {
+                        for p in projections { try p.apply(stored, decoded, in: txn) }
+                        if let b = txn.buffer, b.isOverBudget { try b.flush(into: txn) }
+                    }
+                }
+                end(nil)
+            } catch {
+                end(error)
+            }
+        }
+        thread.name = "rebuild-worker"
+        thread.start()
+    }
+
+    private func pop() -> DecodedPages.Page? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !closed && !stopped { condition.wait() }
+        if stopped || queue.isEmpty { return nil }
+        condition.broadcast()
+        return queue.removeFirst()
+    }
+
+    private func end(_ error: (any Error)?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Queues a page (waits while the worker is `capacity` pages behind); rethrows its failure.
+    func push(_ page: DecodedPages.Page) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= capacity && !finished { condition.wait() }
+        if let failure { throw failure }
+        if finished { throw EventLogError.closed }
+        queue.append(page)
+        condition.broadcast()
+    }
+
+    /// Waits until every queued page is applied; rethrows a failure.
+    func finish() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        closed = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    /// Stops early (after the page in hand) and waits for the thread to end.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }
 

@@ -20,7 +20,11 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     /// instead of storing them twice.
     let stream: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [current, bySeq, byURI, byPrefix] }
-    public var bufferedDatabases: [MDB_dbi_t] { [current, byURI, byPrefix] }
+    /// All buffered in a rebuild, so it runs on the rebuild's second thread: `labels.byseq` is
+    /// written in seq order anyway, and its JSON is held once with the `labels.byprefix` copies.
+    public var bufferedDatabases: [MDB_dbi_t] { databases }
+    /// Most of a rebuild of a label-heavy log (five table writes per label, the JSON rendered).
+    public var rebuildCost: Int { 6 }
 
     public init(env: LMDBEnvironment) throws {
         current = try env.database("labels.current")
