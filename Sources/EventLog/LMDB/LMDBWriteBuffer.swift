@@ -239,27 +239,48 @@ public final class LMDBWriteBuffer {
     /// Writes every buffered change into `txn` in key order, table by table, and empties the
     /// buffer (its tables stay buffered). The tables are sorted in parallel first.
     public func flush(into txn: LMDBTransaction) throws(LMDBError) {
-        if let gate = txn.gate {
-            // A lent handle: write into the owner's transaction while holding its lock.
-            try gate.withCurrent { (owner) throws(LMDBError) in try flush(into: owner) }
-            return
-        }
-        nonisolated(unsafe) let all = tables.compactMap { $0 }  // each sorted by one thread, read-only
-        let orders = Mutex([[Int32]](repeating: [], count: all.count))
-        DispatchQueue.concurrentPerform(iterations: all.count) { i in
-            let order = Self.sortedOrder(all[i].entries)
-            orders.withLock { $0[i] = order }
-        }
-        let sorted = orders.withLock { $0 }
-        for (t, order) in zip(all, sorted) {
-            try flush(t, order, txn)
-            t.removeAll()
-        }
-        arena.free()
-        approximateBytes = 0
+        try Self.flush([self], into: txn)
     }
 
-    private func flush(_ t: Table, _ order: [Int32], _ txn: LMDBTransaction) throws(LMDBError) {
+    /// Flushes several buffers into one transaction. The tables are sorted on the other threads
+    /// (the smallest first) while this one writes each table as soon as its order is ready.
+    public static func flush(_ buffers: [LMDBWriteBuffer], into txn: LMDBTransaction) throws(LMDBError) {
+        if let gate = txn.gate {
+            // A lent handle: write into the owner's transaction while holding its lock.
+            try gate.withCurrent { (owner) throws(LMDBError) in try flush(buffers, into: owner) }
+            return
+        }
+        // Each table is sorted by one thread and read-only meanwhile.
+        nonisolated(unsafe) let all = buffers.flatMap { $0.tables.compactMap { $0 } }.sorted { $0.entries.count < $1.entries.count }
+        let orders = Mutex([[Int32]](repeating: [], count: all.count))
+        let ready = all.map { _ in DispatchSemaphore(value: 0) }
+        DispatchQueue.global().async {
+            DispatchQueue.concurrentPerform(iterations: all.count) { i in
+                let order = Self.sortedOrder(all[i].entries)
+                orders.withLock { $0[i] = order }
+                ready[i].signal()
+            }
+        }
+        // Wait for every sort even when a write fails: they read the tables' entries.
+        var failure: LMDBError? = nil
+        for (i, t) in all.enumerated() {
+            ready[i].wait()
+            guard failure == nil else { continue }
+            let order = orders.withLock { o in
+                defer { o[i] = [] }
+                return o[i]
+            }
+            do { try flush(t, order, txn) } catch { failure = error }
+            t.removeAll()
+        }
+        if let failure { throw failure }
+        for b in buffers {
+            b.arena.free()
+            b.approximateBytes = 0
+        }
+    }
+
+    private static func flush(_ t: Table, _ order: [Int32], _ txn: LMDBTransaction) throws(LMDBError) {
         guard !order.isEmpty else { return }
         var cursor: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(txn.txn, t.dbi, &cursor), "cursor_open")

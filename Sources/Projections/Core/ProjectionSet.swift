@@ -140,6 +140,7 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
         let pages = DecodedPages(reader: reader, from: 1, to: head)
         defer { pages.stop() }
         var sinceCommit = 0
+        let tStart = Date()
         while let page = try pages.next() {
             try worker?.push(page)
             try gate.locked {
@@ -159,14 +160,24 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
             }
             if let last = page.last { progress?(names, last.0.seq, head) }
         }
+        let tApplied = Date()
         try worker?.finish()
+        let tWorker = Date()
         try gate.locked {
-            try lentBuffer.flush(into: txn)
-            try buffer.flush(into: txn)
+            try LMDBWriteBuffer.flush([lentBuffer, buffer], into: txn)
+
             txn.buffer = nil
             for p in targets { try setMeta(p, Meta(version: p.version, checkpoint: head), txn) }
             try txn.commit()
         }
+        logger.info(
+            "rebuild applied and written",
+            metadata: [
+                "projections": "\(names)", "events": "\(head)", "threads": "\(lent.isEmpty ? 1 : 2)",
+                "apply.seconds": "\(String(format: "%.2f", tApplied.timeIntervalSince(tStart)))",
+                "worker.seconds": "\(String(format: "%.2f", tWorker.timeIntervalSince(tStart)))",
+                "write.seconds": "\(String(format: "%.2f", Date().timeIntervalSince(tWorker)))",
+            ])
     }
 
     /// The models a rebuild's worker thread applies: among those whose tables are all buffered,
