@@ -60,6 +60,43 @@ struct EventLogTests {
         #expect(try log.reader.checkChain() == UInt64(total))
     }
 
+    /// A label event's payload is written straight from the label on the emit path: the bytes
+    /// must be those of the generic encoder (the log's canonical form), and what the writer
+    /// applies must be what a reader decodes from them.
+    @Test func labelEventsWrittenDirectlyMatchTheGenericEncoding() async throws {
+        let key = try SigningKey(hex: String(repeating: "1f", count: 32))
+        var labels: [Label] = []
+        for i in 0..<40 {
+            var l = Label(
+                src: "did:plc:labeler\(i % 3)", uri: "at://did:plc:u\(i)/fm.plyr.track/\(i)é",
+                cid: i % 2 == 0 ? "bafyreib2rxk3rh6kzwq6v5n2h6j7q2gw4s4n5yqk4z7k5e2m6w3xq2y\(i % 10)" : nil,
+                val: i % 4 == 0 ? "spam" : "copyright-violation", neg: i % 5 == 0 ? true : nil,
+                cts: "2026-11-24T10:00:0\(i % 10).123Z", exp: i % 7 == 0 ? "2027-01-01T00:00:00.000Z" : nil)
+            if i % 6 == 0 { l.ver = nil }
+            labels.append(i % 8 == 0 ? l : l.signed(with: key))
+        }
+        let dir = TempDir()
+        let log = try EventLog(env: LMDBEnvironment(path: dir.path))
+        defer { log.close() }
+        for l in labels {
+            let direct = LabelApplied(label: l).event(actor: .admin())
+            let generic = try CBOREncoder().encodeValue(LabelApplied(label: l))
+            guard case .bytes(let bytes) = direct.storage else {
+                Issue.record("the emit path built a CBOR value")
+                continue
+            }
+            var w = CBORWriter(capacity: 256)
+            w.write(generic)
+            #expect(Array(bytes) == w.bytes)
+            #expect(direct.payload == generic)
+        }
+        let seqs = try await log.append(labels.map { LabelApplied(label: $0).event(actor: .admin()) })
+        let stored = try log.read(from: seqs[0], limit: labels.count)
+        for (event, label) in zip(stored, labels) {
+            #expect(try event.envelope.decodeEvent() == .labelApplied(LabelApplied(label: label)))
+        }
+    }
+
     @Test func reopeningContinuesTheChain() async throws {
         let dir = TempDir()
         do {

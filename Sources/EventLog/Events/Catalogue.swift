@@ -34,6 +34,17 @@ public struct LabelApplied: EventPayload, Equatable {
     public static let version = 1
     public var label: Label
     public init(label: Label) { self.label = label }
+
+    /// The event with its payload written straight from the label (`{label}` in canonical
+    /// DAG-CBOR, the bytes the generic encoder gives), carrying the typed event: emitting a label
+    /// builds no CBOR tree and the writer does not decode what was just encoded.
+    public func event(actor: Actor) -> NewEvent {
+        var w = CBORWriter(capacity: 160 + label.uri.utf8.count + label.src.utf8.count)
+        w.writeMapHeader(1)
+        w.writeText("label")
+        label.writeCBOR(into: &w, includeSignature: true)
+        return NewEvent(type: Self.eventType, v: Self.version, actor: actor, payloadBytes: w.bytes, typed: .labelApplied(self))
+    }
 }
 
 public struct ContextMatch: Codable, Sendable, Equatable {

@@ -39,12 +39,36 @@ public struct NewEvent: Sendable {
     public var type: String
     public var v: Int
     public var actor: Actor
-    public var payload: CBOR
+    /// The payload: a CBOR value, or (the hot path of label emission) its canonical bytes along
+    /// with the typed event they encode, so the writer neither encodes nor decodes it again.
+    var storage: EventEnvelope.Payload
+    var typed: LabelerEvent? = nil
 
     public init(type: String, v: Int, actor: Actor, payload: CBOR) {
         self.type = type
         self.v = v
         self.actor = actor
-        self.payload = payload
+        self.storage = .value(payload)
+    }
+
+    init(type: String, v: Int, actor: Actor, payloadBytes: [UInt8], typed: LabelerEvent) {
+        self.type = type
+        self.v = v
+        self.actor = actor
+        self.storage = .bytes(payloadBytes[...])
+        self.typed = typed
+    }
+
+    public var payload: CBOR {
+        get {
+            switch storage {
+            case .value(let v): v
+            case .bytes(let b): (try? CBOR.decode(b)) ?? .null
+            }
+        }
+        set {
+            storage = .value(newValue)
+            typed = nil
+        }
     }
 }

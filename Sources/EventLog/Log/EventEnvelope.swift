@@ -28,6 +28,16 @@ public struct EventEnvelope: Sendable, Equatable {
         self.prev = prev
     }
 
+    init(seq: UInt64, recordedAt: Int64, type: String, v: Int, actor: String, storage: Payload, prev: [UInt8]) {
+        self.seq = seq
+        self.recordedAt = recordedAt
+        self.type = type
+        self.v = v
+        self.actor = actor
+        self.storage = storage
+        self.prev = prev
+    }
+
     public static let genesisPrev = [UInt8](repeating: 0, count: 32)
 
     /// The payload, strictly decoded (throws on malformed stored bytes).

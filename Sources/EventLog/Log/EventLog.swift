@@ -235,9 +235,9 @@ public final class EventLog: @unchecked Sendable {
                         for e in events {
                             seq += 1
                             let envelope = EventEnvelope(
-                                seq: seq, recordedAt: now, type: e.type, v: e.v, actor: e.actor.value, payload: e.payload,
+                                seq: seq, recordedAt: now, type: e.type, v: e.v, actor: e.actor.value, storage: e.storage,
                                 prev: [])
-                            envelopes.append((envelope, try LabelerEvent.decode(envelope)))
+                            envelopes.append((envelope, try e.typed ?? LabelerEvent.decode(envelope)))
                         }
                     } catch {
                         results.append(.failure(EventLogError.rejected(error)))

@@ -14,13 +14,26 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     struct Meta: Codable, Equatable {
         var version: Int
         var checkpoint: UInt64
+
+        /// Canonical DAG-CBOR, as `Record.encode` writes it (keys by length: version, checkpoint).
+        func encoded() -> [UInt8] {
+            var w = CBORWriter(capacity: 32)
+            w.writeMapHeader(2)
+            w.writeText("version")
+            w.writeInt(version)
+            w.writeText("checkpoint")
+            w.writeUnsigned(checkpoint)
+            return w.bytes
+        }
     }
+    private let metaKeys: [[UInt8]]
 
     public init(env: LMDBEnvironment, projections: [any Projection], logger: Logger) throws {
         self.env = env
         self.projections = projections
         self.logger = logger
         metaDB = try env.database("projections.meta")
+        metaKeys = projections.map { Array($0.name.utf8) }
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
@@ -28,7 +41,9 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     }
 
     public func willCommit(head: UInt64, in txn: LMDBTransaction) throws {
-        for p in projections { try setMeta(p, Meta(version: p.version, checkpoint: head), txn) }
+        // Every commit of the writer moves every checkpoint: written by hand (the bytes the
+        // generic encoder gives, which `meta` reads), with the keys made once.
+        for (p, key) in zip(projections, metaKeys) { try txn.put(metaDB, key, Meta(version: p.version, checkpoint: head).encoded()) }
     }
 
     func meta(_ p: any Projection, _ txn: LMDBTransaction) throws -> Meta? {
@@ -36,7 +51,7 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     }
 
     func setMeta(_ p: any Projection, _ meta: Meta, _ txn: LMDBTransaction) throws {
-        try Record.put(meta, txn, metaDB, Array(p.name.utf8))
+        try txn.put(metaDB, Array(p.name.utf8), meta.encoded())
     }
 
     /// The last seq a model applied (as stored with it), or nil if never built.
