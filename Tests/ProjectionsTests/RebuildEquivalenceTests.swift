@@ -54,6 +54,28 @@ struct RebuildEquivalenceTests {
         store.close()
     }
 
+    /// A model named twice (`--projection labels --projection labels`) is rebuilt once, on one
+    /// thread: with a small buffer, two copies on two threads would write the same tables out of
+    /// step. And groups that would share a table stay on one thread.
+    @Test(arguments: [false, true])
+    func aModelNamedTwiceIsRebuiltOnce(exclusive: Bool) async throws {
+        let dir = TempDir()
+        let store = try ModerationStore(path: dir.path)
+        defer { store.close() }
+        var gen = RandomEvents(seed: 11)
+        let log = try store.writer()
+        try await log.append(gen.identity())
+        for _ in 0..<40 { try await log.append((0..<25).map { _ in gen.label() }) }
+        let before = try store.projections.digest(store.labels)
+        try store.projections.rebuild([store.labels, store.labels], reader: store.reader, exclusive: exclusive, bufferBudget: 2_000)
+        #expect(try store.projections.digest(store.labels) == before)
+
+        let split = ProjectionSet.splitForRebuild([store.labels, store.labels])
+        #expect(split.lent.isEmpty && split.own.count == 2)
+        let usual = ProjectionSet.splitForRebuild(store.projections.projections)
+        #expect(usual.lent.contains { $0 === store.labels } && !usual.own.contains { $0 === store.labels })
+    }
+
     /// The digest is sensitive: changing one projection entry changes it.
     @Test func digestNoticesADifference() async throws {
         let dir = TempDir()

@@ -36,8 +36,9 @@ public struct Actor: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// An event before it has a place in the log.
 public struct NewEvent: Sendable {
-    public var type: String
-    public var v: Int
+    /// Changing the type or version drops the typed event (the writer decodes the payload again).
+    public var type: String { didSet { typed = nil } }
+    public var v: Int { didSet { typed = nil } }
     public var actor: Actor
     /// The payload: a CBOR value, or (the hot path of label emission) its canonical bytes along
     /// with the typed event they encode, so the writer neither encodes nor decodes it again.

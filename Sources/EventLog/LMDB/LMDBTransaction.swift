@@ -202,7 +202,10 @@ public final class LMDBTransaction {
 /// Rebuilds only: lends one thread's write transaction to others (LMDB allows one write
 /// transaction, used by one thread at a time). The owner uses the transaction only inside
 /// `locked`, where it may also commit and `replace` it; a lent handle
-/// (`LMDBTransaction(gate:buffer:)`) takes the lock for each LMDB access. When `locked` fails,
+/// (`LMDBTransaction(gate:buffer:)`) takes the lock for each LMDB access (so the body of a `get`
+/// or `scan` on a lent handle must not use the transaction again: the lock is not recursive).
+/// LMDB's writer mutex is taken and released only by the owner's thread (begin, commit, abort);
+/// the calls in between have no thread affinity and the lock orders them. When `locked` fails,
 /// the gate is closed: lent handles get an error instead of a transaction that has ended.
 public final class LMDBTransactionGate: @unchecked Sendable {
     private let lock = NSLock()

@@ -244,6 +244,7 @@ public final class LMDBWriteBuffer {
 
     /// Flushes several buffers into one transaction. The tables are sorted on the other threads
     /// (the smallest first) while this one writes each table as soon as its order is ready.
+    /// After a failure the buffers are unusable (partly written out): the caller aborts.
     public static func flush(_ buffers: [LMDBWriteBuffer], into txn: LMDBTransaction) throws(LMDBError) {
         if let gate = txn.gate {
             // A lent handle: write into the owner's transaction while holding its lock.
@@ -254,13 +255,17 @@ public final class LMDBWriteBuffer {
         nonisolated(unsafe) let all = buffers.flatMap { $0.tables.compactMap { $0 } }.sorted { $0.entries.count < $1.entries.count }
         let orders = Mutex([[Int32]](repeating: [], count: all.count))
         let ready = all.map { _ in DispatchSemaphore(value: 0) }
-        DispatchQueue.global().async {
+        // On a thread of its own, which takes part in `concurrentPerform`: the sorts progress even
+        // when every thread of the shared pool is busy or blocked (this one waits below).
+        let sorter = Thread {
             DispatchQueue.concurrentPerform(iterations: all.count) { i in
                 let order = Self.sortedOrder(all[i].entries)
                 orders.withLock { $0[i] = order }
                 ready[i].signal()
             }
         }
+        sorter.name = "rebuild-sort"
+        sorter.start()
         // Wait for every sort even when a write fails: they read the tables' entries.
         var failure: LMDBError? = nil
         for (i, t) in all.enumerated() {

@@ -126,10 +126,13 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     /// others on this thread, which owns the transaction and lends it to the worker through a
     /// gate for the rare LMDB access a buffered table needs (a miss once the buffer was written
     /// out). A model reads only its own tables, so the two groups never see each other's state.
+    /// Each thread's buffer may hold up to `bufferBudget` (so a rebuild up to twice that).
     func rebuildFromStart(
         _ targets: [any Projection], reader: EventLogReader, to: UInt64?, chunked: Bool,
         bufferBudget: Int, progress: ((String, UInt64, UInt64) -> Void)?
     ) throws {
+        var seen: Set<ObjectIdentifier> = []
+        let targets = targets.filter { seen.insert(ObjectIdentifier($0)).inserted }  // a model named twice is one model
         let names = targets.map(\.name).joined(separator: ",")
         let (own, lent) = Self.splitForRebuild(targets)
         let buffer = LMDBWriteBuffer(budget: bufferBudget)
@@ -209,7 +212,12 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
             cost += p.rebuildCost
         }
         let indexed = Array(targets.enumerated())
-        return (indexed.filter { !lent.contains($0.offset) }.map(\.element), indexed.filter { lent.contains($0.offset) }.map(\.element))
+        let split = (own: indexed.filter { !lent.contains($0.offset) }.map(\.element), lent: indexed.filter { lent.contains($0.offset) }.map(\.element))
+        // Each table belongs to one thread's buffer, or the two would see each other's writes out
+        // of step: with any table shared, everything stays on one thread.
+        let ownTables = Set(split.own.flatMap(\.databases))
+        guard split.lent.allSatisfy({ $0.databases.allSatisfy { !ownTables.contains($0) } }) else { return (targets, []) }
+        return split
     }
 
     func replay(
