@@ -58,7 +58,9 @@ public func buildApplication(
     // connection's request context alive in a reference cycle: a few KB leaked per subscriber).
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade { request, channel, _ in
+        // Keep-alive connections idle this long are closed (clients reconnect); upgraded
+        // WebSockets are not HTTP connections any more and are not affected.
+        server: .http1WebSocketUpgrade(configuration: .init(http1: .init(idleTimeout: .seconds(75)))) { request, channel, _ in
             guard let path = request.path, SubscribeLabelsRoute.matches(path) else { return .dontUpgrade }
             return .upgrade([:]) { inbound, outbound, context in
                 try await subscribe.run(inbound, outbound, path: path, channel: channel, logger: context.logger)
@@ -76,6 +78,8 @@ public func buildRouter(service: LabelerService, config: ServerConfig) -> Router
 
 func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerMetrics) -> Router<LabelerRequestContext> {
     let router = Router(context: LabelerRequestContext.self)
+    // Outermost, so that error answers carry CORS headers too.
+    router.add(middleware: PublicAPIMiddleware())
     router.add(middleware: ErrorMiddleware(metrics: metrics))
 
     let pub = PublicRoutes(service: service, config: config, metrics: metrics)

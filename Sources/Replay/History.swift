@@ -69,8 +69,15 @@ public enum History {
         case .knownMatchReviewed(let e):
             let what = e.decision == .flag ? "flagged: it is the reference's work" : "dismissed: not the reference's work"
             return "borderline match #\(e.matchSeq) of known content \(e.refId) reviewed, \(what)" + (e.notes.map { " — \($0)" } ?? "")
+        case .reportCreated(let e):
+            var s = "reported (\(e.reasonType.split(separator: "#").last.map(String.init) ?? e.reasonType))"
+            if let r = e.reason { s += ": \"\(r)\"" }
+            if let by = e.reportedBy { s += " by \(by)" }
+            return s
+        case .reportResolved(let e):
+            return "report #\(e.reportId) \(e.status.rawValue)" + (e.resolvedBy.map { " by \($0)" } ?? "") + (e.notes.map { " — \($0)" } ?? "")
         default:
-            return "\(event)"
+            return String(String(describing: event).prefix { $0 != "(" })  // the case name, not a dump
         }
     }
 }

@@ -21,12 +21,13 @@ public enum Rebuild {
         dataDir: String, names: [String] = [], logger: Logger = Logger(label: "labeler.replay"),
         progress: ((String, UInt64, UInt64) -> Void)? = nil
     ) throws -> Result {
-        let env = try LMDBEnvironment(path: dataDir)
+        let env = try LMDBEnvironment(path: dataDir, mustExist: true)
         let reader = try EventLogReader(env: env)
         let set = try ProjectionSet(env: env, projections: ModerationStore.makeProjections(env: env), logger: logger)
         var targets = set.projections
         if !names.isEmpty {
-            targets = try names.map { n in
+            var seen: Set<String> = []
+            targets = try names.filter { seen.insert($0).inserted }.map { n in
                 guard let p = set.projection(named: n) else {
                     throw ReplayError("unknown projection \(n); known: \(set.projections.map(\.name).joined(separator: ", "))")
                 }
@@ -34,6 +35,10 @@ public enum Rebuild {
             }
         }
         let head = try reader.storedHead()
+        // Read models rebuilt from a cut-off log would hide that it was cut off.
+        if let fault = try env.read({ try reader.endFault($0) }) {
+            throw ReplayError("\(dataDir): \(fault.reason); not rebuilding. `labeler replay verify` audits it")
+        }
         let start = Date()
         // With no server running, rebuild in chunks (fast); with one, in one transaction (atomic).
         let exclusive = try EventLog.withWriterLockIfFree(dataDir) { free in

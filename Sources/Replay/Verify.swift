@@ -24,7 +24,7 @@ public enum Verify {
         dataDir: String, checkProjections: Bool = true, logger: Logger = Logger(label: "labeler.verify"),
         progress: ((String, UInt64, UInt64) -> Void)? = nil
     ) throws -> Report {
-        let env = try LMDBEnvironment(path: dataDir)
+        let env = try LMDBEnvironment(path: dataDir, mustExist: true)
         let reader = try EventLogReader(env: env)
         let projections = try ModerationStore.makeProjections(env: env)
         let set = try ProjectionSet(env: env, projections: projections, logger: logger)
@@ -133,7 +133,11 @@ public enum Verify {
             return
         }
         report.events = expected - 1
-        if expected - 1 != head { report.fault = ChainFault(seq: expected, reason: "log ends at \(expected - 1), head is \(head)") }
+        if expected - 1 != head {
+            report.fault = ChainFault(seq: expected, reason: "log ends at \(expected - 1), head is \(head)")
+        } else if let end = try reader.endFault(head: head, lastHash: prevHash, txn) {
+            report.fault = ChainFault(seq: end.seq, reason: end.reason)
+        }
     }
 
     /// Rebuilds every model into a scratch environment from the same snapshot and compares digests.
@@ -143,6 +147,9 @@ public enum Verify {
         let scratchPath = NSTemporaryDirectory() + "labeler-verify-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: scratchPath) }
         let scratch = try LMDBEnvironment(path: scratchPath)
+        // Its files stay open while it is used; gone from the file system now, nothing is left
+        // behind if the command is interrupted.
+        try? FileManager.default.removeItem(atPath: scratchPath)
         let fresh = try ModerationStore.makeProjections(env: scratch)
         let set = try ProjectionSet(env: scratch, projections: fresh, logger: logger)
         try set.replayChunked(fresh, reader: reader, to: head, progress: nil)

@@ -130,6 +130,44 @@ struct EventLogTests {
         #expect(log.head == 1)
     }
 
+    /// A request that fails inside the commit (here a key over LMDB's 511 bytes, written by a
+    /// read model) fails alone: the requests that shared its commit are retried on their own.
+    @Test func aRequestFailingInsideACommitDoesNotFailTheOthersInIt() async throws {
+        final class LongKeys: LogObserver, @unchecked Sendable {
+            let db: MDB_dbi_t
+            init(_ env: LMDBEnvironment) throws { db = try env.database("test.bytitle") }
+            func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
+                guard case .trackContextAttached(let c) = decoded, let title = c.trackTitle else { return }
+                try txn.put(db, Array(title.utf8), [1])
+            }
+            func willCommit(head: UInt64, in txn: LMDBTransaction) throws {}
+        }
+        let dir = TempDir()
+        let env = try LMDBEnvironment(path: dir.path)
+        let log = try EventLog(env: env, observers: [LongKeys(env)])
+        defer { log.close() }
+        let results = await withTaskGroup(of: (Int, String).self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    let title = i % 10 == 3 ? String(repeating: "x", count: 600) : "t\(i)"
+                    let e = TrackContextAttached(uri: "at://did:plc:abc/fm.plyr.track/\(i)", trackId: Int64(i), trackTitle: title)
+                    do {
+                        _ = try await log.append(e.event(actor: .system))
+                        return (i, "ok")
+                    } catch EventLogError.storage(let s) where s.isTooLarge {
+                        return (i, "too large")
+                    } catch { return (i, "\(error)") }
+                }
+            }
+            var out: [Int: String] = [:]
+            for await (i, r) in group { out[i] = r }
+            return out
+        }
+        for i in 0..<200 { #expect(results[i] == (i % 10 == 3 ? "too large" : "ok"), "request \(i)") }
+        #expect(log.head == 180)
+        #expect(try log.reader.checkChain() == 180)
+    }
+
     @Test func closedLogRefusesAppends() async throws {
         let dir = TempDir()
         let log = try EventLog(env: LMDBEnvironment(path: dir.path))

@@ -80,6 +80,50 @@ struct ReplayTests {
         let altered = text.replacingOccurrences(of: "\"actor\":\"scanner\"", with: "\"actor\":\"mallory\"")
         #expect(altered != text)
         #expect(throws: ReplayError.self) { try Import.run(dataDir: TempDir().path, lines: altered.split(separator: "\n")) }
+
+        // The end line: a cut-short export is refused and leaves nothing behind, unless asked for.
+        let all = Import.lines(text)
+        #expect(all.last?.hasPrefix(#"{"end":{"events":401,"#) == true)
+        let cut = TempDir()
+        FileManager.default.createFile(atPath: cut.path + "/signing-key", contents: Data("kept".utf8))  // a key put there first is fine
+        #expect {
+            try Import.run(dataDir: cut.path, lines: all.prefix(200))
+        } throws: { "\($0)".contains("no end line") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cut.path) == ["signing-key"], "nothing imported")
+        #expect(try Import.run(dataDir: cut.path, lines: all.prefix(200), allowIncomplete: true) == 200)
+        // A failure part-way (past the first 20,000-event commit too) leaves no log either.
+        let broken = TempDir()
+        #expect(throws: ReplayError.self) { try Import.run(dataDir: broken.path, lines: Array(all.prefix(300)) + ["{x"] + all.suffix(2)) }
+        #expect(!FileManager.default.fileExists(atPath: broken.path + "/data.mdb"))
+        // CRLF line ends (an export that went through a Windows tool) read the same.
+        let crlf = TempDir()
+        #expect(try Import.run(dataDir: crlf.path, lines: Import.lines(text.replacingOccurrences(of: "\n", with: "\r\n"))) == n)
+        // The last event altered: no later `prev` covers it, the end line's hash does.
+        var lastAltered = all
+        lastAltered[all.count - 2] = Substring(lastAltered[all.count - 2].replacingOccurrences(of: #""actor":""#, with: #""actor":"x"#))
+        #expect {
+            try Import.run(dataDir: TempDir().path, lines: lastAltered)
+        } throws: { "\($0)".contains("end line") }
+        #expect(throws: ReplayError.self) { try Import.run(dataDir: TempDir().path, lines: [Substring]()) }
+    }
+
+    /// A report's resolution is part of its subject's story, told in words.
+    @Test func historyTellsAReportAndItsResolution() async throws {
+        let dir = TempDir()
+        let store = try ModerationStore(path: dir.path)
+        defer { store.close() }
+        var gen = RandomEvents(seed: 9)
+        try await store.writer().append(gen.identity())
+        let subject = "at://did:plc:rep/fm.plyr.track/1"
+        let report = try await store.writer().append(
+            ReportCreated(reasonType: "com.atproto.moderation.defs#reasonSpam", reason: "bad", subject: subject, subjectCid: nil,
+                          reportedBy: "did:plc:someone", client: "127.0.0.1").event(actor: .system))
+        let resolved = try await store.writer().append(
+            ReportResolved(reportId: report, status: .dismissed, notes: "fine", resolvedBy: "erin").event(actor: .admin("erin")))
+        let entries = try History.entries(store: store, subject: subject)
+        #expect(entries.map(\.seq) == [report, resolved])
+        #expect(entries[0].summary == #"reported (reasonSpam): "bad" by did:plc:someone"#)
+        #expect(entries[1].summary == "report #\(report) dismissed by erin — fine")
     }
 
     /// A stored schema version that differs from the code's (as after an upgrade) makes start-up

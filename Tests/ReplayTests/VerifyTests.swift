@@ -132,6 +132,87 @@ struct VerifyTests {
         #expect(r2.fault?.reason.contains("signature") == true)
     }
 
+    /// The log records its end with every commit: a log cut off with its read models cut off
+    /// too (so no checkpoint is ahead), or whose very last event was changed (no later `prev`
+    /// covers it), is still caught; the server and `rebuild` refuse it instead of erasing the sign.
+    @Test func aCutOffOrAlteredEndIsCaughtByTheRecordedTip() async throws {
+        let dir = try await Self.makeDataDir()
+        let cut = try Self.copy(dir)
+        var head: UInt64 = 0
+        try Self.damage(cut) { txn, db in
+            head = BigEndian.uint64(try txn.last(db)!.key)
+            for s in (head - 2)...head { try txn.delete(db, BigEndian.bytes(s)) }
+        }
+        do {  // the read models' checkpoints moved back too: only the tip knows
+            let env = try LMDBEnvironment(path: cut.path)
+            let meta = try env.database("projections.meta")
+            let names = try ModerationStore.makeProjections(env: env).map(\.name)
+            try env.write { txn in
+                for n in names { try txn.put(meta, Array(n.utf8), (["version": 1, "checkpoint": CBOR(Int(head - 3))] as CBOR).encoded()) }
+            }
+        }
+        let r = try Verify.run(dataDir: cut.path, checkProjections: false)
+        #expect(r.fault?.seq == head - 2, "\(String(describing: r.fault))")
+        #expect(throws: ReplayError.self) { try Rebuild.run(dataDir: cut.path) }
+        #expect {
+            try ModerationStore(path: cut.path).close()
+        } throws: { "\($0)".contains("missing (truncated)") }
+
+        let altered = try Self.copy(dir)
+        try Self.damage(altered) { txn, db in
+            let last = try txn.last(db)!
+            var env = try EventEnvelope.decode(last.value)
+            env.actor = "mallory"
+            try txn.put(db, last.key, env.encoded())
+        }
+        let r2 = try Verify.run(dataDir: altered.path, checkProjections: false)
+        #expect(r2.fault?.seq == head, "\(String(describing: r2.fault))")
+        #expect(r2.fault?.reason.contains("altered") == true)
+    }
+
+    /// Read models built further than the log (an older `data.mdb` under newer models) stop
+    /// start-up: rebuilding them would hide the loss, and the writer would reuse seen seqs.
+    @Test func readModelsAheadOfTheLogStopStartUp() async throws {
+        let dir = try await Self.makeDataDir()
+        let c = try Self.copy(dir)
+        let env = try LMDBEnvironment(path: c.path)
+        let meta = try env.database("projections.meta")
+        let tip = try env.database("events.tip")
+        try env.write { txn in
+            try txn.delete(tip, Array("tip".utf8))  // as a log from before the tip was recorded
+            try txn.put(meta, Array("audit".utf8), (["version": 2, "checkpoint": 100_000] as CBOR).encoded())
+        }
+        #expect(throws: ProjectionError.self) { try ModerationStore(path: c.path).close() }
+    }
+
+    /// A mistyped --data-dir is an error, and nothing is created there.
+    @Test func commandsOnAMissingDirectoryCreateNothing() throws {
+        let parent = TempDir()
+        let missing = parent.path + "/typo"
+        #expect(throws: DataDirectoryError.self) { try Verify.run(dataDir: missing) }
+        #expect(throws: DataDirectoryError.self) { try Rebuild.run(dataDir: missing) }
+        #expect(throws: DataDirectoryError.self) { try ModerationStore(path: missing, readOnly: true, mustExist: true) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        FileManager.default.createFile(atPath: missing, contents: Data("x".utf8))
+        #expect(throws: DataDirectoryError.self) { try Verify.run(dataDir: missing) }
+        try FileManager.default.removeItem(atPath: missing)
+        try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: false)
+        #expect(throws: DataDirectoryError.self) { try Verify.run(dataDir: missing) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: missing).isEmpty)
+    }
+
+    /// Read-only commands refuse read models an interrupted rebuild left marked invalid.
+    @Test func staleReadModelsAreRefusedByReaders() async throws {
+        let dir = try await Self.makeDataDir()
+        let store = try ModerationStore(path: dir.path, readOnly: true, mustExist: true)
+        try store.requireCurrentModels()
+        let meta = try store.env.database("projections.meta")
+        try store.env.write { txn in try txn.put(meta, Array("labels".utf8), (["version": -1, "checkpoint": 0] as CBOR).encoded()) }
+        #expect {
+            try store.requireCurrentModels()
+        } throws: { "\($0)".contains("labels") }
+    }
+
     @Test func aTamperedProjectionIsCaught() async throws {
         let dir = try await Self.makeDataDir()
         let c = try Self.copy(dir)

@@ -9,7 +9,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private let dbiLock = NSLock()
     private var dbis: [String: MDB_dbi] = [:]
 
-    public init(path: String, mapSize: Int = 1 << 36, maxDatabases: UInt32 = 64) throws(LMDBError) {
+    /// Opens the environment in the directory `path`, creating both unless `mustExist`: then a
+    /// path that is not a directory holding `data.mdb` is refused (`DataDirectoryError`), and
+    /// nothing is created (a mistyped `--data-dir` must not look like an empty, valid log).
+    public init(path: String, mapSize: Int = 1 << 36, maxDatabases: UInt32 = 64, mustExist: Bool = false) throws {
+        if mustExist { try DataDirectoryError.checkExisting(path) }
         var e: OpaquePointer?
         try LMDBError.check(mdb_env_create(&e), "env_create")
         env = e!
@@ -22,10 +26,8 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
             try LMDBError.check(mdb_env_open(env, path, UInt32(MDB_NOTLS | MDB_NORDAHEAD), 0o600), "env_open \(path)")
         } catch let error as LMDBError {
-            mdb_env_close(env)
-            throw error
+            throw error  // `deinit` closes the environment (every stored property is set by now)
         } catch {
-            mdb_env_close(env)
             throw LMDBError(EIO, "create directory \(path): \(error)")
         }
     }
@@ -74,4 +76,21 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
     }
 
+}
+
+/// A data directory that is not there, or not a labeler's.
+public struct DataDirectoryError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+
+    static func checkExisting(_ path: String) throws(DataDirectoryError) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw DataDirectoryError("no data directory at \(path)")
+        }
+        guard isDir.boolValue else { throw DataDirectoryError("\(path) is not a directory") }
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw DataDirectoryError("\(path) is not a labeler data directory (it has no data.mdb)")
+        }
+    }
 }

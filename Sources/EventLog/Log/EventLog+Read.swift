@@ -4,10 +4,51 @@ import LabelerCore
 public struct EventLogReader: Sendable {
     public let env: LMDBEnvironment
     public let eventsDB: MDB_dbi_t
+    /// The log's end as its writer last committed it: seq and hash of the last event. Without
+    /// it nothing would anchor the end of the hash chain: the last events could be cut off, or
+    /// the very last one altered, and the rest would still check.
+    public let tipDB: MDB_dbi_t
+    static let tipKey: [UInt8] = Array("tip".utf8)
 
     public init(env: LMDBEnvironment) throws {
         self.env = env
         eventsDB = try env.database("events")
+        tipDB = try env.database("events.tip")
+    }
+
+    /// Records `seq` and the hash of its stored bytes as the log's end (in the committing transaction).
+    public func recordTip(seq: UInt64, hash: [UInt8], _ txn: LMDBTransaction) throws {
+        try txn.put(tipDB, Self.tipKey, BigEndian.bytes(seq) + hash)
+    }
+
+    /// The recorded end, if any (logs written before it existed have none until their next commit).
+    public func tip(_ txn: LMDBTransaction) throws -> (seq: UInt64, hash: [UInt8])? {
+        try txn.get(tipDB, Self.tipKey) { v in
+            guard let v, v.count == 40 else { return nil }
+            return (BigEndian.uint64(UnsafeRawBufferPointer(rebasing: v[0..<8])), Array(v[8...]))
+        }
+    }
+
+    /// Why the stored end of the log (`head`, and the hash of its last event) is not the end its
+    /// writer recorded, or nil when it is (or none is recorded).
+    public func endFault(head: UInt64, lastHash: [UInt8], _ txn: LMDBTransaction) throws -> (seq: UInt64, reason: String)? {
+        guard let tip = try tip(txn) else { return nil }
+        if tip.seq > head {
+            return (head + 1, "the log ends at seq \(head) but its writer last committed seq \(tip.seq): events \(head + 1)...\(tip.seq) are missing (truncated)")
+        }
+        if tip.seq < head {
+            return (tip.seq + 1, "events \(tip.seq + 1)...\(head) were not written by the labeler's writer (its last commit ended at seq \(tip.seq))")
+        }
+        if tip.hash != lastHash { return (head, "event \(head) is not the event its writer committed (hash differs: altered)") }
+        return nil
+    }
+
+    /// `endFault` for the log as stored now; reads the last event.
+    public func endFault(_ txn: LMDBTransaction) throws -> (seq: UInt64, reason: String)? {
+        guard let last = try txn.last(eventsDB) else {
+            return try tip(txn).map { (1, "the log is empty but its writer last committed seq \($0.seq): every event is missing") }
+        }
+        return try endFault(head: BigEndian.uint64(last.key), lastHash: SHA256.hash(last.value), txn)
     }
 
     /// The last stored seq, read from the database (0 for an empty log).
@@ -57,7 +98,7 @@ public struct EventLogReader: Sendable {
 }
 
 extension EventLog {
-    public var reader: EventLogReader { EventLogReader(env: env, eventsDB: eventsDB) }
+    public var reader: EventLogReader { EventLogReader(env: env, eventsDB: eventsDB, tipDB: tipDB) }
     public func read(from: UInt64, limit: Int) throws -> [StoredEvent] { try reader.read(from: from, limit: limit) }
     public func readRaw(from: UInt64, limit: Int) throws -> [(UInt64, [UInt8])] {
         try reader.readRaw(from: from, limit: limit)
@@ -66,9 +107,10 @@ extension EventLog {
 }
 
 extension EventLogReader {
-    init(env: LMDBEnvironment, eventsDB: MDB_dbi_t) {
+    init(env: LMDBEnvironment, eventsDB: MDB_dbi_t, tipDB: MDB_dbi_t) {
         self.env = env
         self.eventsDB = eventsDB
+        self.tipDB = tipDB
     }
 }
 

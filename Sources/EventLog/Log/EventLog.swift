@@ -10,6 +10,7 @@ import Synchronization
 public final class EventLog: @unchecked Sendable {
     public let env: LMDBEnvironment
     public let eventsDB: MDB_dbi
+    let tipDB: MDB_dbi
     public let headSignal: HeadSignal
     public let logger: Logger
     let observers: [any LogObserver]
@@ -54,8 +55,12 @@ public final class EventLog: @unchecked Sendable {
         let db: MDB_dbi
         let last: (key: [UInt8], value: [UInt8])?
         do {
-            db = try env.database("events")
+            let reader = try EventLogReader(env: env)
+            db = reader.eventsDB
+            tipDB = reader.tipDB
             last = try env.read { try $0.last(db) }
+            // Appending after a cut-off or altered end would reuse seqs that subscribers have seen.
+            if let fault = try env.read({ try reader.endFault($0) }) { throw EventLogError.damaged(env.path, fault.reason) }
         } catch {
             Foundation.close(fd)
             throw error
@@ -260,13 +265,23 @@ public final class EventLog: @unchecked Sendable {
                     appended += events.count
                     results.append(.success(seqs))
                 }
-                if head != writerHead { for o in observers { try o.willCommit(head: head, in: txn) } }
+                if head != writerHead {
+                    try txn.put(tipDB, EventLogReader.tipKey, BigEndian.bytes(head) + lastHash)
+                    for o in observers { try o.willCommit(head: head, in: txn) }
+                }
                 try txn.commit()
             } catch {
                 txn.abort()
                 throw error
             }
         } catch {
+            // One request's failure (a key too long to store, a read model refusing it) must not
+            // fail the others that happened to share its commit: each is tried again on its own.
+            if batch.count > 1 {
+                statsState.withLock { $0.failedCommits += 1 }
+                for p in batch { commit([p]) }
+                return
+            }
             let failure: EventLogError =
                 if let e = error as? LMDBError { .storage(Self.explain(e, dir: env.path)) } else if let e = error as? EventLogError {
                     e

@@ -10,6 +10,8 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible {
     case rejected(any Error & Sendable)
     /// Another process is writing to this data directory.
     case locked(String, String)
+    /// The stored log does not end where its writer last committed (cut off or altered).
+    case damaged(String, String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum EventLogError: Error, Sendable, CustomStringConvertible {
         case .rejected(let e): "\(e)"
         case .locked(let dir, let pid):
             "another labeler process\(pid.isEmpty ? "" : " (pid \(pid))") is writing to \(dir); stop it first"
+        case .damaged(let dir, let why):
+            "\(dir): \(why); nothing will be appended to it. `labeler replay verify` audits it; `labeler replay export` and `import` make a new data directory from the events that remain"
         }
     }
 

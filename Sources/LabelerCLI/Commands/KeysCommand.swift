@@ -13,7 +13,8 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The key history recorded in the log.")
         @OptionGroup var data: DataDirOption
         func run() throws {
-            let store = try ModerationStore(path: data.dataDir, readOnly: true)
+            let store = try ModerationStore(path: data.dataDir, readOnly: true, mustExist: true)
+            try store.requireCurrentModels()
             try store.read { txn in
                 print("DID: \(try store.keys.did(txn) ?? "(none recorded)")")
                 for (seq, key) in try store.keys.allKeys(txn) { print(String(format: "%8llu  %@", seq, key)) }
@@ -55,7 +56,8 @@ struct IdentityCommand: ParsableCommand {
     @OptionGroup var data: DataDirOption
 
     func run() throws {
-        let store = try ModerationStore(path: data.dataDir, readOnly: true)
+        let store = try ModerationStore(path: data.dataDir, readOnly: true, mustExist: true)
+        try store.requireCurrentModels()
         let (did, key) = try store.read { txn in (try store.keys.did(txn), try store.keys.currentKey(txn)) }
         guard let did, let key else {
             printErr("labeler: no identity recorded yet; start `labeler serve` once first")

@@ -2,6 +2,8 @@ import ArgumentParser
 import EventLog
 import Foundation
 import LabelerCore
+import Logging
+import LabelerServer
 import Projections
 import Replay
 
@@ -16,7 +18,21 @@ func printErr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8
 func writeJSON(_ obj: Any) throws {
     var d = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     d.append(0x0a)
-    FileHandle.standardOutput.write(d)
+    try writeOut(d)
+}
+
+/// Writes to standard output; a failure (a full disk, a closed pipe) is an error, not a crash.
+func writeOut(_ d: Data) throws {
+    do { try FileHandle.standardOutput.write(contentsOf: d) } catch {
+        throw ReplayError("cannot write to standard output: \((error as NSError).localizedDescription)")
+    }
+}
+
+/// Loggers for commands whose routine progress is not worth a line (warnings still show).
+func quietLogger(_ label: String) -> Logger {
+    var l = Logger(label: label)
+    l.logLevel = .warning
+    return l
 }
 
 struct RebuildCmd: ParsableCommand {
@@ -41,7 +57,9 @@ struct HistoryCmd: ParsableCommand {
     @Flag(help: "JSON for machines.") var json = false
 
     func run() throws {
-        let store = try ModerationStore(path: data.dataDir, readOnly: true)
+        guard Syntax.isValidSubject(uri) else { throw ValidationError("not an AT-URI or DID: \(uri)") }
+        let store = try ModerationStore(path: data.dataDir, readOnly: true, mustExist: true)
+        try store.requireCurrentModels()
         let entries = try History.entries(store: store, subject: uri)
         if json {
             try writeJSON(["subject": uri, "events": entries.map(\.jsonObject)])
@@ -65,14 +83,26 @@ struct StateCmd: ParsableCommand {
     @Option(name: .customLong("at-time"), help: "An RFC 3339 datetime, e.g. 2026-11-01T00:00:00Z.") var atTime: String?
     @Flag(help: "JSON for machines.") var json = false
 
+    /// An RFC 3339 datetime as people type it (lower-case `t`/`z`, or a space between date and
+    /// time), or a date alone (its midnight, UTC); microseconds since the epoch.
+    static func instant(_ s: String) -> Int64? {
+        var b = Array(s.utf8)
+        if b.count == 10 { b += Array("T00:00:00Z".utf8) }
+        if b.count > 10, b[10] == UInt8(ascii: " ") || b[10] == UInt8(ascii: "t") { b[10] = UInt8(ascii: "T") }
+        if b.last == UInt8(ascii: "z") { b[b.count - 1] = UInt8(ascii: "Z") }
+        return Datetime.parse(String(decoding: b, as: UTF8.self))
+    }
+
     func validate() throws {
         guard (atSeq == nil) != (atTime == nil) else { throw ValidationError("give exactly one of --at-seq or --at-time") }
-        if let atTime, Datetime.parse(atTime) == nil { throw ValidationError("--at-time is not an RFC 3339 datetime: \(atTime)") }
+        if let atTime, Self.instant(atTime) == nil {
+            throw ValidationError("--at-time is not an RFC 3339 datetime (e.g. 2026-11-01T00:00:00Z) or a date: \(atTime)")
+        }
     }
 
     func run() throws {
-        let env = try LMDBEnvironment(path: data.dataDir)
-        let point: StateAt.Point = if let atSeq { .seq(atSeq) } else { .time(Datetime.parse(atTime!)!) }
+        let env = try LMDBEnvironment(path: data.dataDir, mustExist: true)
+        let point: StateAt.Point = if let atSeq { .seq(atSeq) } else { .time(Self.instant(atTime!)!) }
         let r = try StateAt.compute(reader: EventLogReader(env: env), at: point)
         if json {
             try writeJSON([
@@ -97,7 +127,8 @@ struct VerifyCmd: ParsableCommand {
 
     func run() throws {
         let bar = ProgressBar()
-        let r = try Verify.run(dataDir: data.dataDir, checkProjections: !skipProjections, progress: bar.update)
+        let r = try Verify.run(
+            dataDir: data.dataDir, checkProjections: !skipProjections, logger: quietLogger("labeler.verify"), progress: bar.update)
         bar.finish()
         if let f = r.fault {
             print("FAULT at seq \(f.seq): \(f.reason)")
@@ -118,21 +149,24 @@ struct VerifyCmd: ParsableCommand {
 struct ExportCmd: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export", abstract: "Events as JSON lines on standard output.")
     @OptionGroup var data: DataDirOption
-    @Option var from: UInt64 = 1
-    @Option var to: UInt64?
+    @Option(help: "The first seq to export.") var from: UInt64 = 1
+    @Option(help: "The last seq to export (default: the head).") var to: UInt64?
+
+    func validate() throws {
+        if let to, to < from { throw ValidationError("--to \(to) is before --from \(from)") }
+    }
 
     func run() throws {
-        let env = try LMDBEnvironment(path: data.dataDir)
-        let out = FileHandle.standardOutput
+        let env = try LMDBEnvironment(path: data.dataDir, mustExist: true)
         var buffer = Data()
         let n = try Export.run(reader: EventLogReader(env: env), from: from, to: to) { line in
             buffer.append(line)
             if buffer.count > 1 << 20 {
-                out.write(buffer)
+                try writeOut(buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        out.write(buffer)
+        try writeOut(buffer)
         printErr("exported \(n) events")
     }
 }
@@ -141,11 +175,20 @@ struct ImportCmd: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Restore an export (a file or -) into an empty data directory.")
     @OptionGroup var data: DataDirOption
     @Argument(help: "The JSON-lines file, or - for standard input.") var file: String
+    @Flag(help: "Import an export that has no end line (cut short, or written before exports had one).")
+    var allowIncomplete = false
 
     func run() throws {
-        let content: Data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        let content: Data
+        do {
+            content = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch { throw ReplayError("cannot read \(file): \((error as NSError).localizedDescription)") }
         let text = String(decoding: content, as: UTF8.self)
-        let n = try Import.run(dataDir: data.dataDir, lines: text.split(separator: "\n", omittingEmptySubsequences: true))
+        let n = try Import.run(
+            dataDir: data.dataDir, lines: Import.lines(text), allowIncomplete: allowIncomplete, logger: quietLogger("labeler.import"))
         print("imported \(n) events into \(data.dataDir); run `labeler replay verify --data-dir \(data.dataDir)` to audit it")
+        if !FileManager.default.fileExists(atPath: ServerConfig.keyPath(data.dataDir)) {
+            print("before `labeler serve`, put the labeler's signing key in \(ServerConfig.keyPath(data.dataDir)) (mode 0600) or set LABELER_SIGNING_KEY")
+        }
     }
 }

@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
             "labeler starting",
             metadata: ["did": "\(service.did)", "key": "\(service.key.publicKey.didKey)", "head": "\(service.log.head)",
                        "address": "\(config.host):\(config.port)", "data": "\(config.dataDir)"])
+        if let warning = Identity.didWebWarning(did: service.did, publicURL: config.publicURL) { logger.warning("\(warning)") }
         let app = buildApplication(service: service, config: config, logger: logger)
         try await app.runService()
     }

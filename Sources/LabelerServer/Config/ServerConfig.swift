@@ -1,4 +1,5 @@
 import Foundation
+import EventLog
 import LabelerCore
 
 /// Everything `labeler serve` needs, from flags and environment (flags win), with first-run
@@ -32,6 +33,8 @@ public struct ServerConfig: Sendable {
     /// Where the admin token was created on this run, to tell the operator.
     public var createdTokenPath: String?
     public var createdKeyPath: String?
+    /// The key came from LABELER_SIGNING_KEY (not the directory's key file).
+    public var signingKeyFromEnvironment = false
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public let description: String
@@ -61,6 +64,9 @@ public struct ServerConfig: Sendable {
             do { key = try SigningKey(hex: hex) } catch {
                 throw Error("\(keyPath(dir)) does not hold a 64-digit hex secp256k1 private key")
             }
+        } else if let head = try? EventLogReader(env: LMDBEnvironment(path: dir, mustExist: true)).storedHead(), head > 0 {
+            // A new key could never sign for this log: its first event names the labeler's key.
+            throw Error("\(dir) holds a labeler's log but no signing key: put that labeler's key in \(keyPath(dir)) (mode 0600) or set LABELER_SIGNING_KEY")
         } else {
             key = SigningKey.generate()
             try wrap { try SecretFile.write(keyPath(dir), key.hex) }
@@ -82,11 +88,18 @@ public struct ServerConfig: Sendable {
 
         let did = environment["LABELER_DID"].flatMap { $0.isEmpty ? nil : $0 }
         if let did, !Syntax.isValidDID(did) { throw Error("LABELER_DID is not a valid DID: \(did)") }
+        if let did, did.hasPrefix("did:key:") {
+            // A did:key is a public key: labels signed by any other key would verify for no one.
+            guard let named = try? PublicKey(didKey: did) else { throw Error("LABELER_DID is not a valid did:key: \(did)") }
+            guard named == key.publicKey else {
+                throw Error("LABELER_DID is the did:key of another key than the signing key (\(key.publicKey.didKey))")
+            }
+        }
         let publicURL = environment["LABELER_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if let u = publicURL {
             guard let url = URL(string: u), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
-                url.path.isEmpty || url.path == "/"
-            else { throw Error("LABELER_PUBLIC_URL must be scheme://host[:port] with no path: \(u)") }
+                url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil, url.user == nil, url.password == nil
+            else { throw Error("LABELER_PUBLIC_URL must be scheme://host[:port] with no path, query, fragment or user: \(u)") }
         }
         var scanning: (key: String?, url: String?, policy: String?, threshold: Double?) = (nil, nil, nil, nil)
         scanning.key = environment["AUDD_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -125,6 +138,7 @@ public struct ServerConfig: Sendable {
             dataDir: dir, host: host ?? "127.0.0.1", port: p, adminToken: token, signingKey: key, did: did,
             publicURL: publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, createdTokenPath: createdToken,
             createdKeyPath: createdKey)
+        config.signingKeyFromEnvironment = environment["LABELER_SIGNING_KEY"].map { !$0.isEmpty } ?? false
         config.auddAPIKey = scanning.key
         if let u = scanning.url { config.auddAPIURL = u }
         if let p = scanning.policy { config.flagPolicy = p }

@@ -11,6 +11,8 @@ extension EventLogError: EventLogErrorMapping {
         switch self {
         case .storage(let e) where e.isOutOfSpace:
             XRPCError(.serviceUnavailable, "NotEnoughResources", "the labeler's storage is full; nothing was written, retry later")
+        case .storage(let e) where e.isTooLarge:
+            XRPCError(.badRequest, "InvalidRequest", "a value of this request is too long to be stored (keys are at most 511 bytes); nothing was written")
         case .closed: XRPCError(.serviceUnavailable, "NotEnoughResources", "the labeler is shutting down; nothing was written")
         case .rejected(let e): XRPCError.from(e)
         default: XRPCError(.internalServerError, "InternalServerError", "Internal Server Error")

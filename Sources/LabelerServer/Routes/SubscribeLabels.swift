@@ -37,7 +37,10 @@ struct SubscribeLabelsRoute {
     static func cursor(_ query: some Sequence<(key: Substring, value: Substring)>) throws -> UInt64? {
         var cursor: UInt64? = nil
         for (k, v) in query where k == "cursor" {
-            guard let c = UInt64(v), c < (1 << 53) else { throw XRPCError.invalidRequest("cursor must be a non-negative integer") }
+            guard cursor == nil else { throw XRPCError.invalidRequest("cursor given more than once") }
+            guard let c = UInt64(v), c < (1 << 53) else {
+                throw XRPCError.invalidRequest("cursor must be an integer from 0 to 2^53 - 1 (a seq)")
+            }
             cursor = c
         }
         return cursor

@@ -5,9 +5,7 @@ import LabelerCore
 public enum Identity {
     /// The did:web document, or nil unless the DID is `did:web:<host of publicURL>`.
     public static func didDocument(did: String, key: PublicKey, publicURL: String?) -> [String: Any]? {
-        guard let publicURL, let url = URL(string: publicURL), let host = url.host else { return nil }
-        let hostPart = url.port.map { "\(host)%3A\($0)" } ?? host
-        guard did == "did:web:\(hostPart)" else { return nil }
+        guard let publicURL, let expected = webDID(for: publicURL), did.lowercased() == expected.lowercased() else { return nil }
         return [
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
             "id": did,
@@ -16,6 +14,29 @@ public enum Identity {
             ],
             "service": [["id": "#atproto_labeler", "type": "AtprotoLabeler", "serviceEndpoint": publicURL]],
         ]
+    }
+
+    /// The did:web a public URL stands for: its host in lower case, with a port that is not the
+    /// scheme's default (`%3A`-encoded).
+    public static func webDID(for publicURL: String) -> String? {
+        guard let url = URL(string: publicURL), let host = url.host?.lowercased() else { return nil }
+        let defaultPort = url.scheme == "https" ? 443 : 80
+        return "did:web:" + (url.port.flatMap { $0 == defaultPort ? nil : "\(host)%3A\($0)" } ?? host)
+    }
+
+    /// Why `/.well-known/did.json` will not be served for this DID and URL, if it is a did:web.
+    public static func didWebWarning(did: String, publicURL: String?) -> String? {
+        guard did.hasPrefix("did:web:") else { return nil }
+        guard let publicURL else {
+            return "LABELER_DID is a did:web but LABELER_PUBLIC_URL is not set: /.well-known/did.json is not served, so \(did) must be published elsewhere"
+        }
+        if did.dropFirst("did:web:".count).contains(":") {
+            return "\(did) has a path: its document lives at /…/did.json, which this labeler does not serve; publish it elsewhere"
+        }
+        guard let expected = webDID(for: publicURL), did.lowercased() == expected.lowercased() else {
+            return "LABELER_DID is \(did) but LABELER_PUBLIC_URL \(publicURL) stands for \(webDID(for: publicURL) ?? "no did:web"): /.well-known/did.json is not served, so the DID document must be published elsewhere"
+        }
+        return nil
     }
 
     /// The label values this labeler emits, with their definitions.

@@ -43,17 +43,28 @@ public final class LabelerService: Sendable {
         self.store = store
         let log = try store.writer()
         self.log = log
-        key = config.signingKey
+        var key = config.signingKey
         let recorded = try store.read { txn in (try store.keys.did(txn), try store.keys.currentKey(txn)) }
         if let recordedDID = recorded.0, let current = recorded.1 {
             if let configured = config.did, configured != recordedDID {
                 store.close()
                 throw ServerConfig.Error("LABELER_DID is \(configured) but this data directory belongs to \(recordedDID)")
             }
-            guard current.didKey == config.signingKey.publicKey.didKey else {
+            if current.didKey != key.publicKey.didKey, !config.signingKeyFromEnvironment {
+                do {
+                    if let finished = try KeyRotation.finishInterrupted(dataDir: config.dataDir, logKey: current.didKey) {
+                        key = finished
+                        logger.notice("finished an interrupted key rotation: signing-key.next is now signing-key", metadata: ["key": "\(current.didKey)"])
+                    }
+                } catch {
+                    store.close()
+                    throw error
+                }
+            }
+            guard current.didKey == key.publicKey.didKey else {
                 store.close()
                 throw ServerConfig.Error(
-                    "the signing key (\(config.signingKey.publicKey.didKey)) is not the log's current key (\(current.didKey)); use `labeler keys rotate` to change keys")
+                    "the signing key (\(key.publicKey.didKey)) is not the log's current key (\(current.didKey)); use `labeler keys rotate` to change keys")
             }
             did = recordedDID
         } else {
@@ -61,11 +72,12 @@ public final class LabelerService: Sendable {
                 store.close()
                 throw ServerConfig.Error("the log has events but no labeler.identified event; it was not written by this labeler")
             }
-            did = config.did ?? config.signingKey.publicKey.didKey
-            try await log.append(LabelerIdentified(did: did, signingKey: config.signingKey.publicKey.didKey).event(actor: .system))
-            logger.notice("new labeler identity recorded", metadata: ["did": "\(did)", "key": "\(config.signingKey.publicKey.didKey)"])
+            did = config.did ?? key.publicKey.didKey
+            try await log.append(LabelerIdentified(did: did, signingKey: key.publicKey.didKey).event(actor: .system))
+            logger.notice("new labeler identity recorded", metadata: ["did": "\(did)", "key": "\(key.publicKey.didKey)"])
         }
-        resigner = try Resigner(store: store, key: config.signingKey, did: did, logger: logger)
+        self.key = key
+        resigner = try Resigner(store: store, key: key, did: did, logger: logger)
         fingerprints = try FingerprintStore(env: store.env)
         // Downloads a crash left behind (a live scan's directory is never this old).
         let removed = AudioDownloader.removeStale(

@@ -36,13 +36,13 @@ public final class ModerationStore: Sendable {
         ]
     }
 
-    /// Opens `path` (creating it), brings every read model up to the log's head (rebuilding any
+    /// Opens `path` (creating it unless `mustExist`), brings every read model up to the log's head (rebuilding any
     /// whose schema version changed), then starts the writer unless `readOnly`.
     public init(
-        path: String, readOnly: Bool = false, mapSize: Int = 1 << 36, logger: Logger = Logger(label: "labeler.store"),
+        path: String, readOnly: Bool = false, mustExist: Bool = false, mapSize: Int = 1 << 36, logger: Logger = Logger(label: "labeler.store"),
         progress: ((String, UInt64, UInt64) -> Void)? = nil
     ) throws {
-        env = try LMDBEnvironment(path: path, mapSize: mapSize)
+        env = try LMDBEnvironment(path: path, mapSize: mapSize, mustExist: mustExist)
         reader = try EventLogReader(env: env)
         let all = try Self.makeProjections(env: env)
         projections = try ProjectionSet(env: env, projections: all, logger: logger)
@@ -78,6 +78,21 @@ public final class ModerationStore: Sendable {
     }
 
     public func read<T>(_ body: (LMDBTransaction) throws -> T) throws -> T { try env.read(body) }
+
+    /// For readers that do not bring the models up to date themselves (the CLI's read-only
+    /// commands): refuses when a model does not reflect the whole log — marked invalid by an
+    /// interrupted rebuild, built by another schema version, or behind — instead of answering
+    /// from it as if it were complete. A running server keeps them current.
+    public func requireCurrentModels() throws {
+        let stale = try read { txn in
+            let head = try txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0
+            return try projections.projections.filter { p in
+                let meta = try projections.meta(p, txn)
+                return meta.map { $0.version != p.version || $0.checkpoint < head } ?? (head > 0)
+            }.map(\.name)
+        }
+        if !stale.isEmpty { throw ProjectionError.stale(stale) }
+    }
 
     public func close() { log?.close() }
 }

@@ -28,6 +28,32 @@ extension Projection {
 /// Key encodings shared by the read models. Text parts are joined by 0x00, which no valid URI,
 /// DID or label value contains, so prefix scans cannot run into a neighbour.
 enum Key {
+    /// A subject (AT-URI or DID) as a key, or a key's leading part: as is up to 400 bytes, else
+    /// its first 328 bytes, `#sha256:` and the hex SHA-256 of all of it (400 bytes). LMDB keys
+    /// hold at most 511 bytes and the syntax allows 8 KB URIs; a shortened key cannot equal a
+    /// real one (a real one that long is itself shortened), and keeps the subject's first bytes
+    /// so that prefix walks still find it.
+    static func subject(_ s: String) -> [UInt8] { bounded(Array(s.utf8), max: 400) }
+
+    static func bounded(_ bytes: [UInt8], max: Int) -> [UInt8] {
+        guard bytes.count > max else { return bytes }
+        let tag = Array("#sha256:".utf8)
+        return Array(bytes.prefix(max - tag.count - 64)) + tag + Array(Hex.encode(SHA256.hash(bytes)).utf8)
+    }
+
+    /// `labels.current`'s key: src 0 uri 0 cid 0 val, with the uri and cid bounded so that the
+    /// whole stays under LMDB's limit (val ≤ 128 bytes).
+    static func currentLabel(src: String, uri: String, cid: String?, val: String) -> [UInt8] {
+        var out = bounded(Array(src.utf8), max: 100)
+        out.append(0)
+        out += bounded(Array(uri.utf8), max: 200)
+        out.append(0)
+        out += bounded(Array((cid ?? "").utf8), max: 72)
+        out.append(0)
+        out += val.utf8
+        return out
+    }
+
     static func join(_ parts: String...) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(parts.reduce(parts.count) { $0 + $1.utf8.count })
@@ -40,8 +66,9 @@ enum Key {
 
     static func withSeq(_ prefix: [UInt8], _ seq: UInt64) -> [UInt8] { prefix + [0] + BigEndian.bytes(seq) }
 
-    /// `text 0 seq` in one allocation (the hot keys of rebuilds).
+    /// `subject 0 seq` (the subject bounded as `subject` does) in one allocation (the hot keys of rebuilds).
     static func withSeq(_ text: String, _ seq: UInt64) -> [UInt8] {
+        if text.utf8.count > 400 { return withSeq(subject(text), seq) }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 9)
         out.append(contentsOf: text.utf8)

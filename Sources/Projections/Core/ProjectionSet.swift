@@ -80,8 +80,9 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
                 logger.notice("projection behind the log: catching up", metadata: ["projection": "\(p.name)", "from": "\(meta.checkpoint)"])
                 try replay([p], reader: reader, from: meta.checkpoint + 1, clear: false, progress: progress)
             } else if let meta, meta.checkpoint > head {
-                logger.warning("projection ahead of the log (log truncated?): rebuilding", metadata: ["projection": "\(p.name)"])
-                try rebuild([p], reader: reader, exclusive: true, progress: progress)
+                // Rebuilding would erase the only sign that events are gone, and the writer would
+                // then hand out their seqs again.
+                throw ProjectionError.aheadOfLog(p.name, meta.checkpoint, head)
             }
         }
     }
@@ -441,5 +442,22 @@ final class DecodedPages: @unchecked Sendable {
         condition.broadcast()
         while !finished { condition.wait() }
         condition.unlock()
+    }
+}
+
+public enum ProjectionError: Error, Sendable, CustomStringConvertible {
+    /// A read model was built further than the log goes: events were lost (a cut-off log, or an
+    /// older copy of `data.mdb` under newer read models).
+    case aheadOfLog(String, UInt64, UInt64)
+    /// Read models that do not reflect the whole log (see `ModerationStore.requireCurrentModels`).
+    case stale([String])
+
+    public var description: String {
+        switch self {
+        case .stale(let names):
+            "read models \(names.joined(separator: ", ")) are not up to date with the log (a rebuild was interrupted, or another version built them): `labeler replay rebuild` or `labeler serve` brings them up to date"
+        case .aheadOfLog(let name, let built, let head):
+            "read model \(name) was built to seq \(built) but the log ends at seq \(head): events \(head + 1)...\(built) are missing; nothing will be appended. `labeler replay verify` audits it; `labeler replay export` and `import` make a new data directory from the events that remain"
+        }
     }
 }

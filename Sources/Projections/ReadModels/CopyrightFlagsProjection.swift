@@ -96,7 +96,8 @@ public struct FlagRecord: Codable, Sendable, Equatable {
 /// resolution and review outcome; listed newest flag first.
 public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
     public static let name = "copyright-flags"
-    public static let version = 1
+    /// v2: subjects over 400 bytes keyed by `Key.subject`.
+    public static let version = 2
     public static let labelValue = "copyright-violation"
     let byURI: MDB_dbi_t
     let order: MDB_dbi_t  // labelSeq -> uri
@@ -109,11 +110,11 @@ public final class CopyrightFlagsProjection: Projection, @unchecked Sendable {
     }
 
     public func record(uri: String, _ txn: LMDBTransaction) throws -> FlagRecord? {
-        try txn.get(byURI, Array(uri.utf8)) { try $0.map { try FlagRecord(bytes: $0) } }
+        try txn.get(byURI, Key.subject(uri)) { try $0.map { try FlagRecord(bytes: $0) } }
     }
 
     func update(_ uri: String, _ txn: LMDBTransaction, _ change: (inout FlagRecord) -> Void) throws {
-        let key = Array(uri.utf8)
+        let key = Key.subject(uri)
         var r = try txn.get(byURI, key) { try $0.map { try FlagRecord(bytes: $0) } } ?? FlagRecord(uri: uri)
         let oldSeq = r.labelSeq
         change(&r)

@@ -8,7 +8,8 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     public static let name = "labels"
     /// v3: `labels.byseq` holds each current label's JSON form, so queries copy ready bytes.
     /// v5: `labels.byprefix` answers a prefix ending at a `/` of the URI in seq order, with the JSON.
-    public static let version = 5
+    /// v6: keys of subjects over 400 bytes (and uri parts over 200 in `labels.current`) are bounded (`Key.subject`).
+    public static let version = 6
     let current: MDB_dbi_t  // src 0 uri 0 cid 0 val -> seq
     let bySeq: MDB_dbi_t  // seq -> the label's JSON (as signed), for current labels, in seq order
     let byURI: MDB_dbi_t  // uri 0 seq -> ()
@@ -39,13 +40,14 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {
         guard case .labelApplied(let e) = decoded else { return }
         let l = e.label
-        let k = Key.join(l.src, l.uri, l.cid ?? "", l.val)
-        let uri = Array(l.uri.utf8)
-        let prefixes = Self.boundaryPrefixes(uri)
+        let k = Key.currentLabel(src: l.src, uri: l.uri, cid: l.cid, val: l.val)
+        let full = Array(l.uri.utf8)
+        let uri = Key.bounded(full, max: 400)
+        let prefixes = Self.boundaryPrefixes(full).map { Key.bounded(Array(full[..<$0]), max: 400) }
         if let oldSeq = try txn.get(current, k, { $0.map { BigEndian.uint64($0) } }) {
             try txn.delete(bySeq, BigEndian.bytes(oldSeq))
             try txn.delete(byURI, Key.withSeq(uri, oldSeq))
-            for p in prefixes { try txn.delete(byPrefix, Key.withSeq(Array(uri[..<p]), oldSeq)) }
+            for p in prefixes { try txn.delete(byPrefix, Key.withSeq(p, oldSeq)) }
         }
         let seq = BigEndian.bytes(event.seq)
         try txn.put(current, k, seq)
@@ -54,7 +56,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         l.writeJSON(into: &json)
         try txn.put(bySeq, seq, json, append: true)
         try txn.put(byURI, Key.withSeq(uri, event.seq), [])
-        for p in prefixes { try txn.put(byPrefix, Key.withSeq(Array(uri[..<p]), event.seq), json) }
+        for p in prefixes { try txn.put(byPrefix, Key.withSeq(p, event.seq), json) }
     }
 
     /// The ends (exclusive) of the URI's indexed prefixes: each `/` after the scheme's `://` (or
@@ -128,7 +130,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
     ) throws -> Bool? {
         if patterns.count == 1, case .prefix(let p) = patterns[0], Self.isIndexedPrefix(Array(p.utf8)) {
-            return try rangeJSON(txn, byPrefix, Array(p.utf8), after: after, limit: limit, body)
+            return try rangeJSON(txn, byPrefix, Key.bounded(Array(p.utf8), max: 400), after: after, limit: limit, body)
         }
         let take = limit == Int.max ? limit : limit + 1
         guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, take: take, prefixScanCap: prefixScanCap) else {
@@ -196,8 +198,8 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         for p in patterns {
             switch p {
             case .all: return nil
-            case .exact(let uri): try seqOrdered(byURI, Array(uri.utf8))
-            case .prefix(let p) where Self.isIndexedPrefix(Array(p.utf8)): try seqOrdered(byPrefix, Array(p.utf8))
+            case .exact(let uri): try seqOrdered(byURI, Key.subject(uri))
+            case .prefix(let p) where Self.isIndexedPrefix(Array(p.utf8)): try seqOrdered(byPrefix, Key.bounded(Array(p.utf8), max: 400))
             case .prefix(let p):
                 let prefix = Array(p.utf8)
                 var seen = 0
@@ -238,7 +240,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
 
     /// The current label for a key, if any.
     public func label(src: String, uri: String, cid: String?, val: String, _ txn: LMDBTransaction) throws -> (UInt64, Label)? {
-        guard let seq = try txn.getBytes(current, Key.join(src, uri, cid ?? "", val)),
+        guard let seq = try txn.getBytes(current, Key.currentLabel(src: src, uri: uri, cid: cid, val: val)),
             let bytes = try labelBytes(seq, txn)
         else { return nil }
         return (BigEndian.uint64(seq), try Label(dagCBOR: bytes))

@@ -15,7 +15,8 @@ public struct UploaderRecord: Codable, Sendable, Equatable {
 /// the uploader-chosen handle.
 public final class UploaderTrustProjection: Projection, @unchecked Sendable {
     public static let name = "uploader-trust"
-    public static let version = 2
+    /// v3: DIDs over 400 bytes keyed by `Key.subject`.
+    public static let version = 3
     let byDID: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [byDID] }
     /// Written straight to LMDB during rebuilds (its apply counts or scans its own tables, which
@@ -35,14 +36,14 @@ public final class UploaderTrustProjection: Projection, @unchecked Sendable {
     }
 
     public func record(did: String, _ txn: LMDBTransaction) throws -> UploaderRecord? {
-        try Record.get(UploaderRecord.self, txn, byDID, Array(did.utf8))
+        try Record.get(UploaderRecord.self, txn, byDID, Key.subject(did))
     }
 
     func update(_ subject: String, _ txn: LMDBTransaction, _ change: (inout UploaderRecord) -> Void) throws {
         guard let did = Self.uploader(of: subject) else { return }
         var r = try record(did: did, txn) ?? UploaderRecord()
         change(&r)
-        try Record.put(r, txn, byDID, Array(did.utf8))
+        try Record.put(r, txn, byDID, Key.subject(did))
     }
 
     public func apply(_ event: StoredEvent, _ decoded: LabelerEvent, in txn: LMDBTransaction) throws {

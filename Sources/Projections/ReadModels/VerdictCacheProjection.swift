@@ -39,7 +39,8 @@ public struct CachedVerdictRecord: Codable, Sendable, Equatable {
 /// latest `known-content.added` is kept so older clean verdicts get the local match again.
 public final class VerdictCacheProjection: Projection, @unchecked Sendable {
     public static let name = "verdict-cache"
-    public static let version = 3
+    /// v4: subjects over 400 bytes keyed by `Key.subject`.
+    public static let version = 4
     let byHash: MDB_dbi_t
     let byURI: MDB_dbi_t
     public var databases: [MDB_dbi_t] { [byHash, byURI] }
@@ -60,7 +61,7 @@ public final class VerdictCacheProjection: Projection, @unchecked Sendable {
 
     /// The content hash a subject was last scanned with.
     public func contentHash(uri: String, _ txn: LMDBTransaction) throws -> String? {
-        try txn.get(byURI, Array(uri.utf8)) { $0.map { String(decoding: $0, as: UTF8.self) } }
+        try txn.get(byURI, Key.subject(uri)) { $0.map { String(decoding: $0, as: UTF8.self) } }
     }
 
     /// The seq of the latest `known-content.added` (0: none): a clean verdict decided before it
@@ -86,7 +87,7 @@ public final class VerdictCacheProjection: Projection, @unchecked Sendable {
         switch decoded {
         case .scanRecorded(let s):
             guard s.status == .ok, let hash = s.contentHash else { return }
-            if let uri = s.uri { try txn.put(byURI, Array(uri.utf8), Array(hash.utf8)) }
+            if let uri = s.uri { try txn.put(byURI, Key.subject(uri), Array(hash.utf8)) }
             guard s.cachedFromSeq == nil else { return }
             var r = CachedVerdictRecord(scanSeq: event.seq, flagged: s.isFlagged, recordedAt: event.envelope.recordedAt, uri: s.uri)
             // Someone else's upload of bytes cleared for their uploader was scanned again and
