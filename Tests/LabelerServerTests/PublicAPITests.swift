@@ -103,6 +103,20 @@ struct PublicAPITests {
         #expect(Identity.didWebWarning(did: "did:web:example.com:u:alice", publicURL: "https://example.com") != nil)
     }
 
+    /// Values outside the recommended syntax are signed (valid) with a warning in the answer.
+    @Test func unusualLabelValuesAreSignedWithAWarning() async throws {
+        try await Harness.run { h in
+            for (val, warned) in [("copyright-violation", false), ("!hide", false), ("Spam", true), ("tag1", true), ("-x", true)] {
+                let (status, body) = try await h.post("/emit-label", #"{"uri":"did:plc:warn","val":"\#(val)"}"#)
+                #expect(status == 200, "\(val) \(body)")
+                #expect((body["warnings"] != nil) == warned, "\(val) \(body)")
+            }
+            let (status, body) = try await h.post("/emit-labels", #"{"labels":[{"uri":"did:plc:warn","val":"ok"},{"uri":"did:plc:warn","val":"NotOk"}]}"#)
+            #expect(status == 200)
+            #expect((body["warnings"] as? [String])?.count == 1 && (body["warnings"] as? [String])?[0].hasPrefix("labels[1].val") == true)
+        }
+    }
+
     /// A leap second only ends June or December (the atproto interop datetimes).
     @Test func leapSecondsOnlyWhereTheyCanBe() {
         #expect(Datetime.parse("1985-04-12T23:20:60Z") == nil)

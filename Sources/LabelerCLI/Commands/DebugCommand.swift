@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import LabelerCore
+import LabelerServer
 
 /// Tools for tests and benchmarks; not part of operating a labeler.
 struct DebugCommand: AsyncParsableCommand {
@@ -56,6 +57,7 @@ extension DebugCommand {
             let log = try EventLog(env: LMDBEnvironment(path: data.dataDir))
             defer { log.close() }
             guard log.head == 0 else { throw ValidationError("\(data.dataDir) is not empty") }
+            if keyHex == nil { try SecretFile.write(ServerConfig.keyPath(data.dataDir), key.hex) }
             try await log.append(LabelerIdentified(did: did, signingKey: key.publicKey.didKey).event(actor: .system))
             let cts = Datetime.now()
             var n = 1
@@ -93,6 +95,7 @@ extension DebugCommand {
                 n += count
             }
             print("generated \(n) events in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; head \(log.head)")
+            print("the read models are not built: `labeler replay rebuild` or `labeler serve` builds them")
         }
     }
 }

@@ -67,10 +67,15 @@ struct IdentityCommand: ParsableCommand {
         let pub = try PublicKey(didKey: key.didKey)
         var out: [String: Any] = [
             "did": did,
-            "plc": Identity.plcEntries(key: pub, publicURL: publicURL),
             "labelerServiceRecord": ["collection": "app.bsky.labeler.service", "rkey": "self", "record": Identity.serviceRecord()],
         ]
+        // What to publish depends on the DID method: only a did:plc has PLC entries to update.
+        if did.hasPrefix("did:plc:") { out["plc"] = Identity.plcEntries(key: pub, publicURL: publicURL) }
         if let doc = Identity.didDocument(did: did, key: pub, publicURL: publicURL) { out["didWebDocument"] = doc }
+        if let warning = Identity.didWebWarning(did: did, publicURL: publicURL) { out["warning"] = warning }
+        if did.hasPrefix("did:key:") {
+            out["warning"] = "a did:key has no DID document, so it cannot name this labeler's service endpoint: AppViews cannot find it. Set LABELER_DID (a did:plc or did:web) on a new data directory"
+        }
         try writeJSON(out)
     }
 }

@@ -88,6 +88,15 @@ public enum Syntax {
         return true
     }
 
+    /// The values clients act on: lower-case `a`–`z` and inner `-`, optionally after a `!`
+    /// (global values such as `!hide`). Others are valid but clients such as Bluesky's ignore them.
+    public static func isRecommendedLabelValue(_ s: String) -> Bool {
+        var b = Substring(s).utf8[...]
+        if b.first == UInt8(ascii: "!") { b = b.dropFirst() }
+        guard let first = b.first, let last = b.last, first != UInt8(ascii: "-"), last != UInt8(ascii: "-") else { return false }
+        return b.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || $0 == UInt8(ascii: "-") }
+    }
+
     /// A label subject: an AT-URI, or a bare DID for an account.
     public static func isValidSubject(_ s: String) -> Bool {
         s.hasPrefix("did:") ? isValidDID(s) : isValidATURI(s)

@@ -44,11 +44,23 @@ struct EmitRoutes {
         return labelsResponse(result, single: false)
     }
 
+    /// Values outside the recommended syntax are signed (the syntax allows them) with a warning
+    /// in the answer: the protocol's guidance is to validate or at least warn.
+    static func warnings(_ result: [(seq: UInt64, label: Label)], single: Bool) -> [String] {
+        result.enumerated().compactMap { i, r in
+            Syntax.isRecommendedLabelValue(r.label.val)
+                ? nil
+                : "\(single ? "" : "labels[\(i)].")val \(r.label.val): not lower-case a-z and inner '-' (after an optional '!'); clients such as Bluesky's ignore such values"
+        }
+    }
+
     func labelsResponse(_ result: [(seq: UInt64, label: Label)], single: Bool) -> Response {
         var out: [UInt8] = []
+        let warnings = Self.warnings(result, single: single)
         if single, let r = result.first {
             out.append(contentsOf: "{\"seq\":\(r.seq),\"label\":".utf8)
             r.label.writeJSON(into: &out)
+            if !warnings.isEmpty { Self.appendWarnings(warnings, &out) }
             out.append(UInt8(ascii: "}"))
         } else {
             out.append(contentsOf: "{\"labels\":[".utf8)
@@ -58,8 +70,15 @@ struct EmitRoutes {
                 r.label.writeJSON(into: &out)
                 out.append(UInt8(ascii: "}"))
             }
-            out.append(contentsOf: "]}".utf8)
+            out.append(UInt8(ascii: "]"))
+            if !warnings.isEmpty { Self.appendWarnings(warnings, &out) }
+            out.append(UInt8(ascii: "}"))
         }
         return jsonResponse(out)
+    }
+
+    static func appendWarnings(_ warnings: [String], _ out: inout [UInt8]) {
+        out.append(contentsOf: ",\"warnings\":".utf8)
+        out.append(contentsOf: (try? JSONSerialization.data(withJSONObject: warnings, options: [.withoutEscapingSlashes])) ?? Data("[]".utf8))
     }
 }

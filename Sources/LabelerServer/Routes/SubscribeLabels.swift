@@ -73,6 +73,7 @@ struct SubscribeLabelsRoute {
         // No cursor: live only, from the head as it is now. Counted from here on, so a subscriber
         // in the count hears every label appended after it was counted.
         let start = requested ?? log.head
+        metrics.countRequest(route: "/xrpc/com.atproto.label.subscribeLabels", status: 101)
         metrics.subscribers.add(1, ordering: .relaxed)
         defer { metrics.subscribers.subtract(1, ordering: .relaxed) }
         let stopping = StopFlag()
