@@ -117,6 +117,31 @@ struct PublicAPITests {
         }
     }
 
+    /// A key given twice in one object is refused (parsers disagree on which one wins), escaped
+    /// spellings included; the same key in two objects, or inside a string, is fine.
+    @Test func duplicateKeysAreRefused() async throws {
+        try await Harness.run { h in
+            let head = h.service.log.head
+            for body in [
+                #"{"uri":"did:plc:dup","val":"x","val":"y"}"#, #"{"uri":"did:plc:dup","v\u0061l":"x","val":"y"}"#,
+                #"{"labels":[{"uri":"did:plc:dup","val":"x","uri":"did:plc:other"}]}"#,
+            ] {
+                let (status, answer) = try await h.post(body.contains("labels") ? "/emit-labels" : "/emit-label", body)
+                #expect(status == 400 && (answer["message"] as? String)?.contains("given twice") == true, "\(body) \(answer)")
+            }
+            #expect(h.service.log.head == head)
+            for body in [
+                #"{"labels":[{"uri":"did:plc:dup","val":"x"},{"uri":"did:plc:dup","val":"y"}]}"#,
+                #"{"labels":[{"uri":"did:plc:dup","val":"a-\\","cid":"bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"}]}"#,
+            ] {
+                let (status, answer) = try await h.post("/emit-labels", body)
+                #expect(status == 200 || (answer["message"] as? String)?.contains("given twice") != true, "\(body) \(answer)")
+            }
+            let (status, _) = try await h.post("/emit-labels", #"{"labels":[{"uri":"did:plc:dup","val":"x"},{"uri":"did:plc:dup","val":"y"}]}"#)
+            #expect(status == 200)
+        }
+    }
+
     /// A leap second only ends June or December (the atproto interop datetimes).
     @Test func leapSecondsOnlyWhereTheyCanBe() {
         #expect(Datetime.parse("1985-04-12T23:20:60Z") == nil)

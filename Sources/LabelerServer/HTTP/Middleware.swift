@@ -91,6 +91,9 @@ func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int) as
         throw XRPCError(.unsupportedMediaType, "InvalidRequest", "Content-Type must be application/json")
     }
     guard buffer.readableBytes > 0 else { throw XRPCError.invalidRequest("a JSON body is required") }
+    if let key = DuplicateKeys.first(in: buffer.readableBytesView) {
+        throw XRPCError.invalidRequest("the key \"\(key)\" is given twice in one object")
+    }
     do { return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)) } catch let e as DecodingError {
         throw XRPCError.invalidRequest(XRPCError.describe(e))
     }
