@@ -39,6 +39,8 @@ public let publicRoutes: Set<String> = [
     "GET /xrpc/com.atproto.label.queryLabels", "GET /xrpc/com.atproto.label.subscribeLabels",
     "GET /xrpc/{method}", "POST /xrpc/{method}", "POST /xrpc/com.atproto.moderation.createReport",
     "GET /sensitive-images",
+    "HEAD /.well-known/did.json", "HEAD /xrpc/_health", "HEAD /xrpc/com.atproto.label.queryLabels",
+    "HEAD /xrpc/com.atproto.label.subscribeLabels",
     // The admin UI's page shells and static files: they hold no data; every data call they make
     // is an admin route (`/admin/partials/…` and the JSON commands) sent with the key.
     "GET /admin", "GET /admin/review/{id}", "GET /admin/static/{file}",
@@ -94,6 +96,13 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
 
     // A plain GET (no Upgrade) gets its answer as XRPC JSON: 400 for a bad cursor, else 426.
     router.get("/xrpc/com.atproto.label.subscribeLabels") { request, _ -> Response in
+        try SubscribeLabelsRoute.refusePlainGet(request)
+    }
+    // HEAD is GET without the body (PublicAPIMiddleware drops it).
+    router.on("/.well-known/did.json", method: .head) { _, _ in try pub.didDocument() }
+    router.on("/xrpc/_health", method: .head) { _, _ in try jsonResponse(["version": "labeler/1"]) }
+    router.on("/xrpc/com.atproto.label.queryLabels", method: .head) { request, _ in try query.handle(request) }
+    router.on("/xrpc/com.atproto.label.subscribeLabels", method: .head) { request, _ -> Response in
         try SubscribeLabelsRoute.refusePlainGet(request)
     }
     router.on("/xrpc/{method}", method: .post) { _, ctx -> Response in

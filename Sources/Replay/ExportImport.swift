@@ -23,6 +23,11 @@ public enum Export {
     /// which lets an import tell a whole export from one cut short. Returns the number of events.
     public static func run(reader: EventLogReader, from: UInt64 = 1, to: UInt64? = nil, write: (Data) throws -> Void) throws -> UInt64 {
         if let to, to < from { throw ReplayError("--to \(to) is before --from \(from)") }
+        // An altered last event passes the chain check (nothing after it names its hash): only the
+        // recorded end catches it, and an export would carry it on under a fresh end line.
+        if let fault = try reader.env.read({ try reader.endFault($0) }), (to ?? .max) >= fault.seq {
+            throw ReplayError("the log is damaged at seq \(fault.seq): \(fault.reason). --to \(fault.seq - 1) exports the events before it")
+        }
         var n: UInt64 = 0
         var next = from
         var last: StoredEvent? = nil
@@ -78,10 +83,16 @@ public enum Import {
             throw ReplayError("\(dataDir) is not a directory")
         }
         try refuseIfItHoldsALog(dataDir)
+        let created = !FileManager.default.fileExists(atPath: dataDir)
         let staging = dataDir + "/.import-staging"
         try? FileManager.default.removeItem(atPath: staging)  // left by an import that was interrupted
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        let n = try build(staging, lines: lines, allowIncomplete: allowIncomplete, logger: logger)
+        let n: UInt64
+        do { n = try build(staging, lines: lines, allowIncomplete: allowIncomplete, logger: logger) } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            if created { rmdir(dataDir) }  // only if still empty
+            throw error
+        }
         // Moved in holding the directory's writer lock, so no server can have started on it meanwhile.
         try EventLog.withWriterLockIfFree(dataDir) { free in
             guard free else { throw ReplayError("a labeler is running on \(dataDir); stop it to import") }

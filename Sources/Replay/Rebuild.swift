@@ -39,6 +39,10 @@ public enum Rebuild {
         if let fault = try env.read({ try reader.endFault($0) }) {
             throw ReplayError("\(dataDir): \(fault.reason); not rebuilding. `labeler replay verify` audits it")
         }
+        // A log from before the recorded end: read models built past it are the only sign.
+        if let ahead = try env.read({ try set.aheadOfLog(head: head, $0) }).first {
+            throw ReplayError("\(ProjectionError.aheadOfLog(ahead.name, ahead.checkpoint, head)); not rebuilding")
+        }
         let start = Date()
         // With no server running, rebuild in chunks (fast); with one, in one transaction (atomic).
         let exclusive = try EventLog.withWriterLockIfFree(dataDir) { free in

@@ -101,6 +101,19 @@ struct KeyRotationTests {
         }
         #expect(try SecretFile.read(ServerConfig.keyPath(dir.path)) == new.hex)
         #expect(!FileManager.default.fileExists(atPath: ServerConfig.keyPath(dir.path) + ".next"))
+
+        // As an earlier version left it: the old key moved away, the new one still in `.next`.
+        let newer = SigningKey.generate()
+        do {
+            let store = try ModerationStore(path: dir.path)
+            try SecretFile.write(ServerConfig.keyPath(dir.path) + ".next", newer.hex)
+            try await store.writer().append(
+                SigningKeyRotated(signingKey: newer.publicKey.didKey, previousKey: new.publicKey.didKey).event(actor: .admin("cli")))
+            store.close()
+            try FileManager.default.removeItem(atPath: ServerConfig.keyPath(dir.path))
+        }
+        try await Harness.run(dir: dir, environment: Self.didWeb) { h in #expect(h.service.key.publicKey == newer.publicKey) }
+        #expect(try SecretFile.read(ServerConfig.keyPath(dir.path)) == newer.hex)
     }
 
     /// With a log and no key file, start-up says so instead of writing a new key that could

@@ -34,6 +34,11 @@ struct PublicAPITests {
                     #expect(status == 405 && allow == "GET" && body["error"] as? String == "MethodNotAllowed", "\(method) \(path)")
                 }
             }
+            // HEAD is GET without the body.
+            let head = try await h.client.execute(uri: "/xrpc/com.atproto.label.queryLabels?uriPatterns=*", method: .head) { r in
+                (r.status.code, r.body.readableBytes)
+            }
+            #expect(head.0 == 200 && head.1 == 0)
             // subscribeLabels' cursor is one seq: given twice is a 400 (queryLabels does the same).
             let (status, body) = try await h.get("/xrpc/com.atproto.label.subscribeLabels?cursor=0&cursor=3")
             #expect(status == 400 && body["error"] as? String == "InvalidRequest")
@@ -62,6 +67,11 @@ struct PublicAPITests {
             #expect(try await h.queryAll([twin], limit: 10).count == 1)
             #expect(try await h.queryAll(["at://did:plc:asdf123/*"], limit: 2).count == 3)
             #expect(try await h.queryAll(["at://did:plc:asdf123/com.atproto.feed.post/ooo*"], limit: 2).count == 3)
+            // Prefixes reaching past what a bounded key keeps are checked against the real URIs.
+            let deep = String(long.prefix(350))
+            #expect(try await h.queryAll([deep + "*"], limit: 2).count == 3)
+            #expect(try await h.queryAll([String(twin.dropLast()) + "p*"], limit: 2).count == 1)
+            #expect(try await h.queryAll([String(long.prefix(328)) + "#sha256*"], limit: 2).isEmpty)
             let (s1, b1) = try await h.post("/admin/context", #"{"uri":"\#(long)","track_title":"t"}"#)
             #expect(s1 == 200, "\(b1)")
             let longDID = "did:plc:" + String(repeating: "a", count: 600)
@@ -148,5 +158,7 @@ struct PublicAPITests {
         #expect(Datetime.parse("2031-04-12T23:59:60Z") == nil)
         #expect(Datetime.parse("2016-12-31T23:59:60Z") != nil)
         #expect(Datetime.parse("2015-06-30T23:59:60Z") != nil)
+        #expect(Datetime.parse("2016-12-31T18:59:60-05:00") != nil)
+        #expect(Datetime.parse("2016-12-31T23:59:60+01:00") == nil)
     }
 }

@@ -95,6 +95,9 @@ struct ReplayTests {
         let broken = TempDir()
         #expect(throws: ReplayError.self) { try Import.run(dataDir: broken.path, lines: Array(all.prefix(300)) + ["{x"] + all.suffix(2)) }
         #expect(!FileManager.default.fileExists(atPath: broken.path + "/data.mdb"))
+        let fresh = broken.path + "/new"
+        #expect(throws: ReplayError.self) { try Import.run(dataDir: fresh, lines: all.prefix(5)) }
+        #expect(!FileManager.default.fileExists(atPath: fresh), "a directory the import made is gone with it")
         // CRLF line ends (an export that went through a Windows tool) read the same.
         let crlf = TempDir()
         #expect(try Import.run(dataDir: crlf.path, lines: Import.lines(text.replacingOccurrences(of: "\n", with: "\r\n"))) == n)

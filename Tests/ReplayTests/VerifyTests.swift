@@ -168,6 +168,10 @@ struct VerifyTests {
         let r2 = try Verify.run(dataDir: altered.path, checkProjections: false)
         #expect(r2.fault?.seq == head, "\(String(describing: r2.fault))")
         #expect(r2.fault?.reason.contains("altered") == true)
+        // An export would carry the altered event on under a fresh end line: refused, unless it stops before it.
+        let reader = try EventLogReader(env: LMDBEnvironment(path: altered.path))
+        #expect(throws: ReplayError.self) { try Export.run(reader: reader) { _ in } }
+        #expect(try Export.run(reader: reader, to: head - 1) { _ in } == head - 1)
     }
 
     /// Read models built further than the log (an older `data.mdb` under newer models) stop
@@ -183,6 +187,7 @@ struct VerifyTests {
             try txn.put(meta, Array("audit".utf8), (["version": 2, "checkpoint": 100_000] as CBOR).encoded())
         }
         #expect(throws: ProjectionError.self) { try ModerationStore(path: c.path).close() }
+        #expect(throws: ReplayError.self) { try Rebuild.run(dataDir: c.path) }
     }
 
     /// A mistyped --data-dir is an error, and nothing is created there.

@@ -149,7 +149,9 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Appends what `decide` returns after reading state inside the writer's transaction; the
-    /// decision and the append are serialised with every other append.
+    /// decision and the append are serialised with every other append. `decide` may run more
+    /// than once: when the group commit it was part of fails, each request of it is tried again in
+    /// a commit of its own. So it must set, never accumulate, what it reports to its caller.
     @discardableResult
     public func append(deciding decide: @escaping AppendDecision) async throws -> [UInt64] {
         try await enqueue([], decide: decide)
@@ -278,7 +280,6 @@ public final class EventLog: @unchecked Sendable {
             // One request's failure (a key too long to store, a read model refusing it) must not
             // fail the others that happened to share its commit: each is tried again on its own.
             if batch.count > 1 {
-                statsState.withLock { $0.failedCommits += 1 }
                 for p in batch { commit([p]) }
                 return
             }

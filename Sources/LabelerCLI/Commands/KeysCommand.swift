@@ -14,7 +14,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var data: DataDirOption
         func run() throws {
             let store = try ModerationStore(path: data.dataDir, readOnly: true, mustExist: true)
-            try store.requireCurrentModels()
+            try store.requireCurrentModels(only: [SigningKeysProjection.name])
             try store.read { txn in
                 print("DID: \(try store.keys.did(txn) ?? "(none recorded)")")
                 for (seq, key) in try store.keys.allKeys(txn) { print(String(format: "%8llu  %@", seq, key)) }
@@ -57,7 +57,7 @@ struct IdentityCommand: ParsableCommand {
 
     func run() throws {
         let store = try ModerationStore(path: data.dataDir, readOnly: true, mustExist: true)
-        try store.requireCurrentModels()
+        try store.requireCurrentModels(only: [SigningKeysProjection.name])
         let (did, key) = try store.read { txn in (try store.keys.did(txn), try store.keys.currentKey(txn)) }
         guard let did, let key else {
             printErr("labeler: no identity recorded yet; start `labeler serve` once first")

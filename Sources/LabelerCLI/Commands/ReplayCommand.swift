@@ -59,7 +59,7 @@ struct HistoryCmd: ParsableCommand {
     func run() throws {
         guard Syntax.isValidSubject(uri) else { throw ValidationError("not an AT-URI or DID: \(uri)") }
         let store = try ModerationStore(path: data.dataDir, readOnly: true, mustExist: true)
-        try store.requireCurrentModels()
+        try store.requireCurrentModels(only: [AuditProjection.name])
         let entries = try History.entries(store: store, subject: uri)
         if json {
             try writeJSON(["subject": uri, "events": entries.map(\.jsonObject)])

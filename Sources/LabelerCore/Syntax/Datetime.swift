@@ -19,8 +19,8 @@ public enum Datetime {
             b[16] == 0x3a, let second = num(17, 2)
         else { return nil }
         guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month, year), hour <= 23, minute <= 59,
-            second < 60 || (second == 60 && hour == 23 && minute == 59 && (month == 6 && day == 30 || month == 12 && day == 31))
-        else { return nil }  // a leap second only ends June or December (as the interop tests have it)
+            second <= 60
+        else { return nil }
         var i = 19
         var micros = 0
         if b[i] == UInt8(ascii: ".") {
@@ -49,6 +49,12 @@ public enum Datetime {
         }
         let days = daysFromCivil(year, month, day)
         let secs = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
+        if second == 60 {
+            // A leap second only ends a UTC June or December (as the atproto interop tests have it).
+            let utcDays = Int(secs >= 0 ? secs / 86400 : (secs - 86399) / 86400)
+            let (_, m, d) = civilFromDays(utcDays)
+            guard secs - Int64(utcDays) * 86400 == 86399, (m == 6 && d == 30) || (m == 12 && d == 31) else { return nil }
+        }
         return secs * 1_000_000 + Int64(micros)
     }
 

@@ -64,6 +64,12 @@ public struct ServerConfig: Sendable {
             do { key = try SigningKey(hex: hex) } catch {
                 throw Error("\(keyPath(dir)) does not hold a 64-digit hex secp256k1 private key")
             }
+        } else if let hex = try wrap({ try SecretFile.read(keyPath(dir) + ".next") }), let next = try? SigningKey(hex: hex),
+            rename(keyPath(dir) + ".next", keyPath(dir)) == 0
+        {
+            // A rotation by an earlier version that moved the old key away and stopped before
+            // moving the new one in (its event was appended first): finish it.
+            key = next
         } else if let head = try? EventLogReader(env: LMDBEnvironment(path: dir, mustExist: true)).storedHead(), head > 0 {
             // A new key could never sign for this log: its first event names the labeler's key.
             throw Error("\(dir) holds a labeler's log but no signing key: put that labeler's key in \(keyPath(dir)) (mode 0600) or set LABELER_SIGNING_KEY")

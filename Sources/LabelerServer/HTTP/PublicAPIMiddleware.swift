@@ -22,7 +22,11 @@ struct PublicAPIMiddleware<Context: RequestContext>: RouterMiddleware {
             return Response(status: .noContent, headers: headers)
         }
         var response: Response
-        if Self.getOnly.contains(path), request.method != .get {
+        if request.method == .head, Self.getOnly.contains(path) {
+            // Routed as GET (the router registers HEAD for these), answered without the body.
+            let full = try await next(request, context)
+            response = Response(status: full.status, headers: full.headers)
+        } else if Self.getOnly.contains(path), request.method != .get {
             response = XRPCError.jsonResponse(status: .methodNotAllowed, name: "MethodNotAllowed", message: "\(path) takes GET")
             response.headers[.allow] = "GET"
         } else {

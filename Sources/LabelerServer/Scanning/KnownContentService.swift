@@ -77,6 +77,7 @@ struct KnownContentService: Sendable {
         let work = ref.work
         let labelled = Mutex<[String]>([])
         try await service.log.append(deciding: { txn in
+            labelled.withLock { $0 = [] }  // `decide` may run again (see `append(deciding:)`)
             var events: [NewEvent] = []
             var done = Set<String>()
             for f in found {

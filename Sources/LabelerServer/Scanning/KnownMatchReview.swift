@@ -39,6 +39,7 @@ extension KnownContentService {
         let refId = m.match.refId
         let labelled = Mutex(false)
         let seqs = try await service.log.append(deciding: { txn in
+            labelled.withLock { $0 = false }  // `decide` may run again (see `append(deciding:)`)
             if let r = try known.review(ofMatch: seq, txn) {
                 throw ModerationCommands.CommandError.conflict(
                     "the match at seq \(seq) was already reviewed: \(r.decision.rawValue) by \(r.actor) (seq \(r.seq))")

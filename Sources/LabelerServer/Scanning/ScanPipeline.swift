@@ -311,6 +311,7 @@ struct ScanPipeline: Sendable {
         let recorded = Mutex(scan)
         let context = body.uri.map { body.contextEvent(uri: $0, matches: scan.matches).event(actor: .scanner) }
         let seqs = try await service.log.append(deciding: { txn in
+            recorded.withLock { $0 = scan }  // `decide` may run again (see `append(deciding:)`)
             guard let label else { return [scan.event(actor: .scanner)] + extra }
             if let existing = try flags.record(uri: label.uri, txn), existing.isFlag {
                 var s = scan

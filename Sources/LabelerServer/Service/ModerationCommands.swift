@@ -37,6 +37,7 @@ public struct ModerationCommands: Sendable {
         let flags = service.store.flags
         let outcome = Mutex<ResolveResult?>(nil)
         let seqs = try await service.log.append(deciding: { txn in
+            outcome.withLock { $0 = nil }  // `decide` may run again (see `append(deciding:)`)
             guard let flag = try flags.record(uri: uri, txn), flag.isFlag else {
                 throw CommandError.notFound("no copyright flag for \(uri)")
             }
@@ -67,6 +68,8 @@ public struct ModerationCommands: Sendable {
         let skipped = Mutex<[String]>([])
         let store = service.store
         try await service.log.append(deciding: { txn in
+            skipped.withLock { $0 = [] }  // `decide` may run again (see `append(deciding:)`)
+            count.withLock { $0 = 0 }
             var chosen: [String]
             if wanted.isEmpty {
                 chosen = try flags.list(states: [.pending], txn).map(\.uri)
@@ -139,6 +142,8 @@ public struct ModerationCommands: Sendable {
         let added = Mutex<[KnownContentAdded]>([])
         let result = Mutex((0, false))
         try await service.log.append(deciding: { txn in
+            added.withLock { $0 = [] }  // `decide` may run again (see `append(deciding:)`)
+            result.withLock { $0 = (0, false) }
             guard let batch = try store.batches.batch(batchId, txn) else { throw CommandError.notFound("no review batch \(batchId)") }
             guard batch.status == .pending else { throw CommandError.conflict("batch \(batchId) is already completed") }
             let members = Set(batch.uris)

@@ -83,15 +83,20 @@ public final class ModerationStore: Sendable {
     /// commands): refuses when a model does not reflect the whole log — marked invalid by an
     /// interrupted rebuild, built by another schema version, or behind — instead of answering
     /// from it as if it were complete. A running server keeps them current.
-    public func requireCurrentModels() throws {
-        let stale = try read { txn in
+    /// `only`: the names of the models the caller reads (default: all).
+    public func requireCurrentModels(only: Set<String>? = nil) throws {
+        try read { txn in
             let head = try txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0
-            return try projections.projections.filter { p in
+            let models = projections.projections.filter { only?.contains($0.name) ?? true }
+            if let ahead = try projections.aheadOfLog(head: head, txn).first(where: { a in models.contains { $0.name == a.name } }) {
+                throw ProjectionError.aheadOfLog(ahead.name, ahead.checkpoint, head)
+            }
+            let stale = try models.filter { p in
                 let meta = try projections.meta(p, txn)
                 return meta.map { $0.version != p.version || $0.checkpoint < head } ?? (head > 0)
             }.map(\.name)
+            if !stale.isEmpty { throw ProjectionError.stale(stale) }
         }
-        if !stale.isEmpty { throw ProjectionError.stale(stale) }
     }
 
     public func close() { log?.close() }

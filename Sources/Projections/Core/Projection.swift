@@ -1,3 +1,4 @@
+import Foundation
 import EventLog
 import LabelerCore
 
@@ -35,10 +36,18 @@ enum Key {
     /// so that prefix walks still find it.
     static func subject(_ s: String) -> [UInt8] { bounded(Array(s.utf8), max: 400) }
 
+    /// How much of a subject over 400 bytes its key keeps.
+    static let subjectKeptBytes = 400 - boundTag.count - 64
+    static let boundTag = Array("#sha256:".utf8)
+
     static func bounded(_ bytes: [UInt8], max: Int) -> [UInt8] {
         guard bytes.count > max else { return bytes }
-        let tag = Array("#sha256:".utf8)
-        return Array(bytes.prefix(max - tag.count - 64)) + tag + Array(Hex.encode(SHA256.hash(bytes)).utf8)
+        return Array(bytes.prefix(max - boundTag.count - 64)) + boundTag + Array(Hex.encode(SHA256.hash(bytes)).utf8)
+    }
+
+    /// Whether a subject key is the bounded form of a longer subject (valid subjects hold no `#`).
+    static func isBounded(_ key: UnsafeRawBufferPointer) -> Bool {
+        key.count == 400 && boundTag.withUnsafeBytes { memcmp(key.baseAddress! + subjectKeptBytes, $0.baseAddress!, $0.count) == 0 }
     }
 
     /// `labels.current`'s key: src 0 uri 0 cid 0 val, with the uri and cid bounded so that the

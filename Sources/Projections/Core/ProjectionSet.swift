@@ -61,6 +61,14 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
 
     public func projection(named name: String) -> (any Projection)? { projections.first { $0.name == name } }
 
+    /// Models built further than the log's `head` (events were lost under them), with their checkpoints.
+    public func aheadOfLog(head: UInt64, _ txn: LMDBTransaction) throws -> [(name: String, checkpoint: UInt64)] {
+        try projections.compactMap { p in
+            guard let meta = try meta(p, txn), meta.checkpoint > head else { return nil }
+            return (p.name, meta.checkpoint)
+        }
+    }
+
     /// Brings every model up to the log's head before the writer accepts appends: a model whose
     /// stored version differs from the code's is rebuilt from seq 1; one that is behind catches up.
     public func catchUp(reader: EventLogReader, progress: ((String, UInt64, UInt64) -> Void)? = nil) throws {

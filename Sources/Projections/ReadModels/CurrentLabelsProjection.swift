@@ -201,13 +201,23 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
             case .exact(let uri): try seqOrdered(byURI, Key.subject(uri))
             case .prefix(let p) where Self.isIndexedPrefix(Array(p.utf8)): try seqOrdered(byPrefix, Key.bounded(Array(p.utf8), max: 400))
             case .prefix(let p):
+                // Keys of URIs over 400 bytes hold only their first 328 bytes (`Key.subject`): the
+                // walk starts from at most that much, and such a key is checked against the
+                // label's real URI.
                 let prefix = Array(p.utf8)
+                let walk = Array(prefix.prefix(Key.subjectKeptBytes))
                 var seen = 0
-                try txn.scan(byURI, from: prefix) { k, _ in
-                    guard Self.hasPrefix(k, prefix) else { return false }
+                try txn.scan(byURI, from: walk) { k, _ in
+                    guard Self.hasPrefix(k, walk) else { return false }
                     seen += 1
                     let s = Key.seqSuffix(k)
-                    if s > after { seqs.append(s) }
+                    guard s > after else { return seen < prefixScanCap }
+                    let subject = UnsafeRawBufferPointer(rebasing: k[..<(k.count - 9)])
+                    if Key.isBounded(subject) {
+                        if let bytes = try labelBytes(BigEndian.bytes(s), txn), try Label(dagCBOR: bytes).uri.hasPrefix(p) { seqs.append(s) }
+                    } else if Self.hasPrefix(k, prefix) {
+                        seqs.append(s)
+                    }
                     return seen < prefixScanCap
                 }
                 if seen >= prefixScanCap { return nil }  // a very broad prefix: walk in seq order instead
