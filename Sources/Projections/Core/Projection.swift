@@ -53,6 +53,19 @@ enum Key {
     /// `labels.current`'s key: src 0 uri 0 cid 0 val, with the uri and cid bounded so that the
     /// whole stays under LMDB's limit (val ≤ 128 bytes).
     static func currentLabel(src: String, uri: String, cid: String?, val: String) -> [UInt8] {
+        let c = cid ?? ""
+        if src.utf8.count <= 100, uri.utf8.count <= 200, c.utf8.count <= 72 {  // all but odd labels: one allocation
+            var out: [UInt8] = []
+            out.reserveCapacity(src.utf8.count + uri.utf8.count + c.utf8.count + val.utf8.count + 3)
+            out += src.utf8
+            out.append(0)
+            out += uri.utf8
+            out.append(0)
+            out += c.utf8
+            out.append(0)
+            out += val.utf8
+            return out
+        }
         var out = bounded(Array(src.utf8), max: 100)
         out.append(0)
         out += bounded(Array(uri.utf8), max: 200)
