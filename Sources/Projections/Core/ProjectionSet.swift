@@ -1,4 +1,5 @@
 import EventLog
+import CLMDB
 import Foundation
 import LabelerCore
 import Logging
@@ -73,6 +74,10 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     /// stored version differs from the code's is rebuilt from seq 1; one that is behind catches up.
     public func catchUp(reader: EventLogReader, progress: ((String, UInt64, UInt64) -> Void)? = nil) throws {
         let head = try reader.storedHead()
+        var rebuilt = false
+        // A rebuild's write buffers are freed, but the allocator keeps their pages: give them back,
+        // or a server that rebuilt at start-up holds the buffers' size in RSS for its whole life.
+        defer { if rebuilt { malloc_trim(0) } }
         for p in projections {
             let meta = try env.read { try self.meta(p, $0) }
             if meta?.version != p.version {
@@ -84,6 +89,7 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
                     logger.notice("projection is new: building", metadata: ["projection": "\(p.name)"])
                 }
                 try rebuild([p], reader: reader, exclusive: true, progress: progress)
+                rebuilt = true
             } else if let meta, meta.checkpoint < head {
                 logger.notice("projection behind the log: catching up", metadata: ["projection": "\(p.name)", "from": "\(meta.checkpoint)"])
                 try replay([p], reader: reader, from: meta.checkpoint + 1, clear: false, progress: progress)
