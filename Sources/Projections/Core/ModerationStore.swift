@@ -1,3 +1,4 @@
+import CLMDB
 import EventLog
 import Foundation
 import LabelerCore
@@ -42,6 +43,7 @@ public final class ModerationStore: Sendable {
         path: String, readOnly: Bool = false, mustExist: Bool = false, mapSize: Int = 1 << 36, logger: Logger = Logger(label: "labeler.store"),
         progress: ((String, UInt64, UInt64) -> Void)? = nil
     ) throws {
+        if !readOnly { try Self.rebuildChangedModels(path: path, mapSize: mapSize, logger: logger, progress: progress) }
         env = try LMDBEnvironment(path: path, mapSize: mapSize, mustExist: mustExist)
         reader = try EventLogReader(env: env)
         let all = try Self.makeProjections(env: env)
@@ -69,6 +71,25 @@ public final class ModerationStore: Sendable {
             }
             self.log = log
         }
+    }
+
+    /// Brings the read models up to the log (rebuilding those whose schema changed) in an
+    /// environment of its own, closed before the store's opens: LMDB keeps every page a write
+    /// transaction dirtied cached (malloc'd) for the environment's life, and a large rebuild's
+    /// write-out dirties up to ~512 MB of them, which a server would then hold for good. Skipped
+    /// when another process writes (the writer's start-up reports it) or the log is damaged.
+    static func rebuildChangedModels(path: String, mapSize: Int, logger: Logger, progress: ((String, UInt64, UInt64) -> Void)?) throws {
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else { return }
+        let rebuilt = try EventLog.withWriterLockIfFree(path) { free -> Bool in
+            guard free else { return false }
+            let env = try LMDBEnvironment(path: path, mapSize: mapSize)
+            let reader = try EventLogReader(env: env)
+            guard try env.read({ try reader.endFault($0) }) == nil else { return false }
+            let set = try ProjectionSet(env: env, projections: makeProjections(env: env), logger: logger)
+            return try set.catchUp(reader: reader, progress: progress)
+        }
+        // The environment is closed: its cached pages, and the rebuild's freed buffers, go back.
+        if rebuilt { malloc_trim(0) }
     }
 
     /// The writer, or a clear error when opened read-only.

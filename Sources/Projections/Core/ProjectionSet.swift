@@ -1,5 +1,4 @@
 import EventLog
-import CLMDB
 import Foundation
 import LabelerCore
 import Logging
@@ -72,12 +71,11 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
 
     /// Brings every model up to the log's head before the writer accepts appends: a model whose
     /// stored version differs from the code's is rebuilt from seq 1; one that is behind catches up.
-    public func catchUp(reader: EventLogReader, progress: ((String, UInt64, UInt64) -> Void)? = nil) throws {
+    /// Returns whether a model was rebuilt.
+    @discardableResult
+    public func catchUp(reader: EventLogReader, progress: ((String, UInt64, UInt64) -> Void)? = nil) throws -> Bool {
         let head = try reader.storedHead()
         var rebuilt = false
-        // A rebuild's write buffers are freed, but the allocator keeps their pages: give them back,
-        // or a server that rebuilt at start-up holds the buffers' size in RSS for its whole life.
-        defer { if rebuilt { malloc_trim(0) } }
         for p in projections {
             let meta = try env.read { try self.meta(p, $0) }
             if meta?.version != p.version {
@@ -99,6 +97,7 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
                 throw ProjectionError.aheadOfLog(p.name, meta.checkpoint, head)
             }
         }
+        return rebuilt
     }
 
     /// Clears the given models and rebuilds them from seq 1 in ONE write transaction: readers
