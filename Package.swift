@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "LabelerServer", dependencies: [
             "Projections", "EventLog", "LabelerCore", "Replay",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import LabelerCore
 import Logging
@@ -61,12 +62,19 @@ public func buildApplication(
     var app = Application(
         router: router,
         // Keep-alive connections idle this long are closed (clients reconnect); upgraded
-        // WebSockets are not HTTP connections any more and are not affected.
-        server: .http1WebSocketUpgrade(configuration: .init(http1: .init(idleTimeout: .seconds(75)))) { request, channel, _ in
-            guard let path = request.path, SubscribeLabelsRoute.matches(path) else { return .dontUpgrade }
-            return .upgrade([:]) { inbound, outbound, context in
-                try await subscribe.run(inbound, outbound, path: path, channel: channel, logger: context.logger)
-            }
+        // WebSockets are not HTTP connections any more and are not affected. A first request
+        // head must arrive within HEADER_TIMEOUT_SECONDS (30) and 64 KB (`FirstRequestDeadline`).
+        server: HTTPServerBuilder { responder in
+            FirstRequestDeadlineChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, configuration: .init(http1: .init(idleTimeout: .seconds(75)))
+                ) { request, channel, _ in
+                    guard let path = request.path, SubscribeLabelsRoute.matches(path) else { return .dontUpgrade }
+                    return .upgrade([:]) { inbound, outbound, context in
+                        try await subscribe.run(inbound, outbound, path: path, channel: channel, logger: context.logger)
+                    }
+                },
+                deadline: .seconds(Int64(config.headerTimeoutSeconds)), maxBytes: 64 * 1024)
         },
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "labeler"),
         logger: logger)

@@ -28,6 +28,8 @@ public struct ServerConfig: Sendable {
     public var maxConcurrentBackfills = 8
     /// A subscriber whose socket has not taken a page of frames in this time is closed.
     public var subscriberDrainTimeoutSeconds = 30
+    /// How long a connection may take to send its first request's head (`FirstRequestDeadline`).
+    public var headerTimeoutSeconds = 30
     /// SO_SNDBUF for subscriber sockets; nil leaves the kernel's autotuning (up to tcp_wmem's max).
     public var subscriberSendBufferBytes: Int?
     /// Where the admin token was created on this run, to tell the operator.
@@ -151,6 +153,10 @@ public struct ServerConfig: Sendable {
         if let t = scanning.threshold { config.flagThreshold = t }
         if let t = scanTimeout { config.scanTimeoutSeconds = t }
         if let t = drainTimeout { config.subscriberDrainTimeoutSeconds = t }
+        if let t = environment["HEADER_TIMEOUT_SECONDS"], !t.isEmpty {
+            guard let v = Int(t), (1...600).contains(v) else { throw Error("HEADER_TIMEOUT_SECONDS must be 1-600") }
+            config.headerTimeoutSeconds = v
+        }
         config.subscriberSendBufferBytes = sendBuffer
         config.scan = scanSettings
         return config
