@@ -39,9 +39,13 @@ public enum Rebuild {
         if let fault = try env.read({ try reader.endFault($0) }) {
             throw ReplayError("\(dataDir): \(fault.reason); not rebuilding. `labeler replay verify` audits it")
         }
-        // A log from before the recorded end: read models built past it are the only sign.
-        if let ahead = try env.read({ try set.aheadOfLog(head: head, $0) }).first {
-            throw ReplayError("\(ProjectionError.aheadOfLog(ahead.name, ahead.checkpoint, head)); not rebuilding")
+        // A log from before the recorded end: read models built past it are the only sign. Head
+        // and checkpoints from one snapshot: a running server moves both between two reads.
+        if let (ahead, end) = try env.read({ txn -> ((name: String, checkpoint: UInt64), UInt64)? in
+            let end = try txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0
+            return try set.aheadOfLog(head: end, txn).first.map { ($0, end) }
+        }) {
+            throw ReplayError("\(ProjectionError.aheadOfLog(ahead.name, ahead.checkpoint, end)); not rebuilding")
         }
         let start = Date()
         // With no server running, rebuild in chunks (fast); with one, in one transaction (atomic).
