@@ -108,14 +108,14 @@ public final class ModerationStore: Sendable {
     public func requireCurrentModels(only: Set<String>? = nil) throws {
         try read { txn in
             let head = try txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0
-            let models = projections.projections.filter { only?.contains($0.name) ?? true }
-            if let ahead = try projections.aheadOfLog(head: head, txn).first(where: { a in models.contains { $0.name == a.name } }) {
-                throw ProjectionError.aheadOfLog(ahead.name, ahead.checkpoint, head)
+            var stale: [String] = []
+            for p in projections.projections where only?.contains(p.name) ?? true {
+                switch try projections.standing(p, head: head, txn) {
+                case .current: break
+                case .ahead(let checkpoint): throw ProjectionError.aheadOfLog(p.name, checkpoint, head)
+                case .unbuilt, .changed, .behind: stale.append(p.name)
+                }
             }
-            let stale = try models.filter { p in
-                let meta = try projections.meta(p, txn)
-                return meta.map { $0.version != p.version || $0.checkpoint < head } ?? (head > 0)
-            }.map(\.name)
             if !stale.isEmpty { throw ProjectionError.stale(stale) }
         }
     }

@@ -61,41 +61,59 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
 
     public func projection(named name: String) -> (any Projection)? { projections.first { $0.name == name } }
 
+    /// How a model stands against a log whose last seq is `head`.
+    public enum Standing: Equatable {
+        case current
+        /// Never built (a new model), or marked invalid: to build from seq 1.
+        case unbuilt
+        /// Built by another schema version (`stored`): to rebuild from seq 1.
+        case changed(stored: Int)
+        /// Built up to `checkpoint` < head: to catch up.
+        case behind(checkpoint: UInt64)
+        /// Built further than the log, whatever its version: events were lost under it. Rebuilding
+        /// would erase the only sign of it, and the writer would hand out seen seqs again.
+        case ahead(checkpoint: UInt64)
+    }
+
+    public func standing(_ p: any Projection, head: UInt64, _ txn: LMDBTransaction) throws -> Standing {
+        guard let meta = try meta(p, txn) else { return head > 0 ? .unbuilt : .current }
+        if meta.checkpoint > head { return .ahead(checkpoint: meta.checkpoint) }
+        if meta.version == -1 { return .unbuilt }
+        if meta.version != p.version { return .changed(stored: meta.version) }
+        return meta.checkpoint < head ? .behind(checkpoint: meta.checkpoint) : .current
+    }
+
     /// Models built further than the log's `head` (events were lost under them), with their checkpoints.
     public func aheadOfLog(head: UInt64, _ txn: LMDBTransaction) throws -> [(name: String, checkpoint: UInt64)] {
         try projections.compactMap { p in
-            guard let meta = try meta(p, txn), meta.checkpoint > head else { return nil }
-            return (p.name, meta.checkpoint)
+            guard case .ahead(let checkpoint) = try standing(p, head: head, txn) else { return nil }
+            return (p.name, checkpoint)
         }
     }
 
     /// Brings every model up to the log's head before the writer accepts appends: a model whose
-    /// stored version differs from the code's is rebuilt from seq 1; one that is behind catches up.
-    /// Returns whether a model was rebuilt.
+    /// stored version differs from the code's is rebuilt from seq 1; one that is behind catches up;
+    /// one ahead of the log stops it. Returns whether a model was rebuilt.
     @discardableResult
     public func catchUp(reader: EventLogReader, progress: ((String, UInt64, UInt64) -> Void)? = nil) throws -> Bool {
         let head = try reader.storedHead()
         var rebuilt = false
         for p in projections {
-            let meta = try env.read { try self.meta(p, $0) }
-            if meta?.version != p.version {
-                if let meta {
-                    logger.notice(
-                        "projection schema changed: rebuilding",
-                        metadata: ["projection": "\(p.name)", "stored.version": "\(meta.version)", "version": "\(p.version)"])
-                } else if head > 0 {
-                    logger.notice("projection is new: building", metadata: ["projection": "\(p.name)"])
-                }
-                try rebuild([p], reader: reader, exclusive: true, progress: progress)
-                rebuilt = true
-            } else if let meta, meta.checkpoint < head {
-                logger.notice("projection behind the log: catching up", metadata: ["projection": "\(p.name)", "from": "\(meta.checkpoint)"])
-                try replay([p], reader: reader, from: meta.checkpoint + 1, clear: false, progress: progress)
-            } else if let meta, meta.checkpoint > head {
-                // Rebuilding would erase the only sign that events are gone, and the writer would
-                // then hand out their seqs again.
-                throw ProjectionError.aheadOfLog(p.name, meta.checkpoint, head)
+            switch try env.read({ try standing(p, head: head, $0) }) {
+            case .current: continue
+            case .ahead(let checkpoint): throw ProjectionError.aheadOfLog(p.name, checkpoint, head)
+            case .behind(let checkpoint):
+                logger.notice("projection behind the log: catching up", metadata: ["projection": "\(p.name)", "from": "\(checkpoint)"])
+                try catchUp(p, reader: reader, from: checkpoint + 1, progress: progress)
+                continue
+            case .changed(let stored):
+                logger.notice(
+                    "projection schema changed: rebuilding", metadata: ["projection": "\(p.name)", "stored.version": "\(stored)", "version": "\(p.version)"])
+            case .unbuilt:
+                logger.notice("projection is not built (new, or a rebuild was interrupted): building", metadata: ["projection": "\(p.name)"])
             }
+            try rebuild([p], reader: reader, exclusive: true, progress: progress)
+            rebuilt = true
         }
         return rebuilt
     }
@@ -113,7 +131,7 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
         if exclusive {
             try replayChunked(targets, reader: reader, bufferBudget: bufferBudget, progress: progress)
         } else {
-            try replay(targets, reader: reader, from: 1, clear: true, bufferBudget: bufferBudget, progress: progress)
+            try rebuildFromStart(targets, reader: reader, to: nil, chunked: false, bufferBudget: bufferBudget, progress: progress)
         }
     }
 
@@ -234,16 +252,14 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
         return split
     }
 
-    func replay(
-        _ targets: [any Projection], reader: EventLogReader, from: UInt64, clear: Bool,
+    /// Applies the log from `from` to the head to one model that is behind, in one transaction.
+    func catchUp(
+        _ p: any Projection, reader: EventLogReader, from: UInt64,
         bufferBudget: Int = ProjectionSet.defaultBufferBudget, progress: ((String, UInt64, UInt64) -> Void)?
     ) throws {
-        if clear && from == 1 {
-            return try rebuildFromStart(targets, reader: reader, to: nil, chunked: false, bufferBudget: bufferBudget, progress: progress)
-        }
-        let names = targets.map(\.name).joined(separator: ",")
+        let targets = [p]
+        let names = p.name
         try env.write { txn in
-            if clear { for p in targets { for db in p.databases { try txn.clear(db) } } }
             let head = try txn.last(reader.eventsDB).map { BigEndian.uint64($0.key) } ?? 0
             let buffer = LMDBWriteBuffer(budget: bufferBudget)
             for p in targets { for db in p.bufferedDatabases { try buffer.add(db, txn) } }
