@@ -70,12 +70,10 @@ public enum Verify {
         let done = DispatchGroup()
         for i in 0..<workers {
             done.enter()
-            let thread = Thread {
+            startNamedThread("verify-\(i)") {
                 queue.work()
                 done.leave()
             }
-            thread.name = "verify-\(i)"
-            thread.start()
         }
         var batch: [SignatureJob] = []
         batch.reserveCapacity(SignatureQueue.batchSize)

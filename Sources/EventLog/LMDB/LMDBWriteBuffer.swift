@@ -257,15 +257,13 @@ public final class LMDBWriteBuffer {
         let ready = all.map { _ in DispatchSemaphore(value: 0) }
         // On a thread of its own, which takes part in `concurrentPerform`: the sorts progress even
         // when every thread of the shared pool is busy or blocked (this one waits below).
-        let sorter = Thread {
+        startNamedThread("rebuild-sort") {
             DispatchQueue.concurrentPerform(iterations: all.count) { i in
                 let order = Self.sortedOrder(all[i].entries)
                 orders.withLock { $0[i] = order }
                 ready[i].signal()
             }
         }
-        sorter.name = "rebuild-sort"
-        sorter.start()
         // Wait for every sort even when a write fails: they read the tables' entries.
         var failure: LMDBError? = nil
         for (i, t) in all.enumerated() {

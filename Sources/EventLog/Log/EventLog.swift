@@ -123,15 +123,7 @@ public final class EventLog: @unchecked Sendable {
         if release { Foundation.close(lockFD) }
     }
 
-    private func startWriter() {
-        let thread = Thread { [self] in
-            // Foundation does not name the OS thread on Linux; a named one shows in `top -H` and perf.
-            try? "eventlog-writer".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-            self.writerLoop()
-        }
-        thread.name = "eventlog-writer"
-        thread.start()
-    }
+    private func startWriter() { startNamedThread("eventlog-writer") { [self] in writerLoop() } }
 
     /// The last committed seq (0 for an empty log).
     public var head: UInt64 { headSignal.current }

@@ -311,63 +311,77 @@ public final class ProjectionSet: LogObserver, @unchecked Sendable {
     }
 }
 
+/// A rebuild's page hand-off between the caller and a thread of its own (at most `capacity`
+/// pages in between): the thread's end, with its failure if any, and stopping it early. The
+/// subclasses say which side the thread is on.
+class PageThread: @unchecked Sendable {
+    let condition = NSCondition()
+    var pages: [DecodedPages.Page] = []
+    /// The thread has ended (after `failure`, if any).
+    var finished = false
+    var failure: (any Error)? = nil
+    /// The caller asked the thread to stop early.
+    var stopped = false
+    let capacity = 4
+
+    /// Starts `body` on a thread named `name`; its end or failure is recorded for the caller.
+    func start(_ name: String, _ body: @escaping @Sendable () throws -> Void) {
+        startNamedThread(name) { [self] in
+            var error: (any Error)? = nil
+            do { try body() } catch let e { error = e }
+            condition.lock()
+            finished = true
+            failure = error
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Stops the thread early and waits until it has ended.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+}
+
 /// Applies some read models on a thread of its own during a rebuild, page by page, a few pages
 /// behind the thread that feeds it.
-final class RebuildWorker: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var queue: [DecodedPages.Page] = []
+final class RebuildWorker: PageThread, @unchecked Sendable {
     private var closed = false
-    private var stopped = false
-    private var finished = false
-    private var failure: (any Error)? = nil
-    private let capacity = 4
 
     init(_ projections: [any Projection], _ txn: LMDBTransaction) {
+        super.init()
         nonisolated(unsafe) let txn = txn  // used by that thread only
-        let thread = Thread { [self] in
-            // Foundation does not name the OS thread on Linux; a named one shows in `top -H` and perf.
-            try? "rebuild-worker".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-            do {
-                while let page = pop() {
-                    for (stored, decoded) in page {
-                        for p in projections { try p.apply(stored, decoded, in: txn) }
-                        if let b = txn.buffer, b.isOverBudget { try b.flush(into: txn) }
-                    }
+        start("rebuild-worker") { [self] in
+            while let page = pop() {
+                for (stored, decoded) in page {
+                    for p in projections { try p.apply(stored, decoded, in: txn) }
+                    if let b = txn.buffer, b.isOverBudget { try b.flush(into: txn) }
                 }
-                end(nil)
-            } catch {
-                end(error)
             }
         }
-        thread.name = "rebuild-worker"
-        thread.start()
     }
 
     private func pop() -> DecodedPages.Page? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !closed && !stopped { condition.wait() }
-        if stopped || queue.isEmpty { return nil }
+        while pages.isEmpty && !closed && !stopped { condition.wait() }
+        if stopped || pages.isEmpty { return nil }
         condition.broadcast()
-        return queue.removeFirst()
-    }
-
-    private func end(_ error: (any Error)?) {
-        condition.lock()
-        finished = true
-        failure = error
-        condition.broadcast()
-        condition.unlock()
+        return pages.removeFirst()
     }
 
     /// Queues a page (waits while the worker is `capacity` pages behind); rethrows its failure.
     func push(_ page: DecodedPages.Page) throws {
         condition.lock()
         defer { condition.unlock() }
-        while queue.count >= capacity && !finished { condition.wait() }
+        while pages.count >= capacity && !finished { condition.wait() }
         if let failure { throw failure }
         if finished { throw EventLogError.closed }
-        queue.append(page)
+        pages.append(page)
         condition.broadcast()
     }
 
@@ -380,97 +394,58 @@ final class RebuildWorker: @unchecked Sendable {
         while !finished { condition.wait() }
         if let failure { throw failure }
     }
-
-    /// Stops early (after the page in hand) and waits for the thread to end.
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        while !finished { condition.wait() }
-        condition.unlock()
-    }
 }
 
 /// Reads and decodes log pages on a background thread, a few pages ahead of the consumer.
-final class DecodedPages: @unchecked Sendable {
+final class DecodedPages: PageThread, @unchecked Sendable {
     typealias Page = [(StoredEvent, LabelerEvent)]
-    private let condition = NSCondition()
-    private var ready: [Page] = []
-    private var finished = false
-    private var failure: (any Error)? = nil
-    private var stopped = false
-    private let capacity = 4
 
     init(reader: EventLogReader, from: UInt64, to head: UInt64, pageSize: Int = 20_000) {
-        let thread = Thread { [self] in
-            try? "replay-decoder".write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-            do {
-                try reader.env.read { txn in
-                    var next = from
-                    while next <= head {
-                        let raw = try reader.readRaw(txn: txn, from: next, limit: pageSize)
-                        guard let last = raw.last else { break }
-                        var page: Page = []
-                        page.reserveCapacity(raw.count)
-                        for (seq, bytes) in raw where seq <= head {
-                            let envelope: EventEnvelope
-                            do { envelope = try EventEnvelope.decode(bytes) } catch {
-                                throw EventLogError.corruptEvent(seq, "\(error)")
-                            }
-                            page.append((StoredEvent(envelope: envelope, bytes: bytes), try LabelerEvent.decode(envelope)))
+        super.init()
+        start("replay-decoder") { [self] in
+            try reader.env.read { txn in
+                var next = from
+                while next <= head {
+                    let raw = try reader.readRaw(txn: txn, from: next, limit: pageSize)
+                    guard let last = raw.last else { break }
+                    var page: Page = []
+                    page.reserveCapacity(raw.count)
+                    for (seq, bytes) in raw where seq <= head {
+                        let envelope: EventEnvelope
+                        do { envelope = try EventEnvelope.decode(bytes) } catch {
+                            throw EventLogError.corruptEvent(seq, "\(error)")
                         }
-                        guard push(page) else { return }
-                        next = last.0 + 1
+                        page.append((StoredEvent(envelope: envelope, bytes: bytes), try LabelerEvent.decode(envelope)))
                     }
+                    guard push(page) else { return }
+                    next = last.0 + 1
                 }
-                finish(nil)
-            } catch {
-                finish(error)
             }
         }
-        thread.name = "replay-decoder"
-        thread.start()
     }
 
     private func push(_ page: Page) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while ready.count >= capacity && !stopped { condition.wait() }
+        while pages.count >= capacity && !stopped { condition.wait() }
         if stopped { return false }
-        ready.append(page)
+        pages.append(page)
         condition.broadcast()
         return true
-    }
-
-    private func finish(_ error: (any Error)?) {
-        condition.lock()
-        finished = true
-        failure = error
-        condition.broadcast()
-        condition.unlock()
     }
 
     /// The next page, nil at the end; rethrows a decoding failure.
     func next() throws -> Page? {
         condition.lock()
         defer { condition.unlock() }
-        while ready.isEmpty && !finished { condition.wait() }
-        if !ready.isEmpty {
-            let page = ready.removeFirst()
+        while pages.isEmpty && !finished { condition.wait() }
+        if !pages.isEmpty {
+            let page = pages.removeFirst()
             condition.broadcast()
             return page
         }
         if let failure { throw failure }
         return nil
-    }
-
-    /// Stops the decoder early and waits until it has let go of its snapshot.
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        while !finished { condition.wait() }
-        condition.unlock()
     }
 }
 
