@@ -100,11 +100,7 @@ public enum Import {
             guard rename(staging + "/data.mdb", dataDir + "/data.mdb") == 0 else {
                 throw ReplayError("cannot move the imported log into \(dataDir): \(String(cString: strerror(errno)))")
             }
-            let fd = open(dataDir, O_RDONLY | O_DIRECTORY)
-            if fd >= 0 {
-                fsync(fd)
-                close(fd)
-            }
+            try? syncDirectory(dataDir)  // the log is in place; its rename is made durable when it can be
         }
         return n
     }

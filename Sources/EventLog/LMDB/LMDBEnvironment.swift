@@ -78,6 +78,14 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
 }
 
+/// Makes a directory's entries durable (a rename or a new file in it survives a power loss).
+public func syncDirectory(_ path: String) throws(DataDirectoryError) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY)
+    guard fd >= 0 else { throw DataDirectoryError("cannot open \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw DataDirectoryError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+}
+
 /// A data directory that is not there, or not a labeler's.
 public struct DataDirectoryError: Error, Sendable, CustomStringConvertible {
     public let description: String

@@ -54,13 +54,14 @@ public final class EventLog: @unchecked Sendable {
         self.logger = logger
         let db: MDB_dbi
         let last: (key: [UInt8], value: [UInt8])?
+        let fault: (seq: UInt64, reason: String)?
         do {
             let reader = try EventLogReader(env: env)
             db = reader.eventsDB
             tipDB = reader.tipDB
-            last = try env.read { try $0.last(db) }
             // Appending after a cut-off or altered end would reuse seqs that subscribers have seen.
-            if let fault = try env.read({ try reader.endFault($0) }) { throw EventLogError.damaged(env.path, fault.reason) }
+            (last, fault) = try env.read { txn in (try txn.last(db), try reader.endFault(txn)) }
+            if let fault { throw EventLogError.damaged(env.path, fault.reason) }
         } catch {
             Foundation.close(fd)
             throw error
@@ -260,7 +261,7 @@ public final class EventLog: @unchecked Sendable {
                     results.append(.success(seqs))
                 }
                 if head != writerHead {
-                    try txn.put(tipDB, EventLogReader.tipKey, BigEndian.bytes(head) + lastHash)
+                    try reader.recordTip(seq: head, hash: lastHash, txn)
                     for o in observers { try o.willCommit(head: head, in: txn) }
                 }
                 try txn.commit()

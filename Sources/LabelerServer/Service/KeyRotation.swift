@@ -48,8 +48,10 @@ public enum KeyRotation {
         try SecretFile.write(retired + "/\(current.epoch)-\(currentKey.publicKey.multikey).hex", currentKey.hex)
         try SecretFile.write(keyPath + ".next", newKey.hex)
         // Durable before the log names the new key: the new private key must survive a power loss too.
-        try syncDirectory(retired)
-        try syncDirectory(dataDir)
+        do {
+            try syncDirectory(retired)
+            try syncDirectory(dataDir)
+        } catch { throw ServerConfig.Error("\(error); nothing was rotated") }
         let seq = try await store.writer().append(
             SigningKeyRotated(signingKey: newKey.publicKey.didKey, previousKey: current.didKey).event(actor: .admin("cli")))
         guard rename(keyPath + ".next", keyPath) == 0 else {
@@ -57,15 +59,6 @@ public enum KeyRotation {
                 "the rotation is recorded (seq \(seq)) but \(keyPath).next could not be moved to \(keyPath) (\(String(cString: strerror(errno)))); `labeler serve` finishes it when it can")
         }
         return Result(seq: seq, newKey: newKey)
-    }
-
-    static func syncDirectory(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0, fsync(fd) == 0 else {
-            if fd >= 0 { close(fd) }
-            throw ServerConfig.Error("cannot sync \(path): \(String(cString: strerror(errno))); nothing was rotated")
-        }
-        close(fd)
     }
 
     /// Completes a rotation whose event was appended but whose key file was not moved: when
