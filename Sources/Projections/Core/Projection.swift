@@ -34,11 +34,13 @@ enum Key {
     /// hold at most 511 bytes and the syntax allows 8 KB URIs; a shortened key cannot equal a
     /// real one (a real one that long is itself shortened), and keeps the subject's first bytes
     /// so that prefix walks still find it.
-    static func subject(_ s: String) -> [UInt8] { bounded(Array(s.utf8), max: 400) }
+    static func subject(_ s: String) -> [UInt8] { subject(Array(s.utf8)) }
+    static func subject(_ bytes: [UInt8]) -> [UInt8] { bounded(bytes, max: subjectMax) }
 
-    /// How much of a subject over 400 bytes its key keeps.
-    static let subjectKeptBytes = 400 - boundTag.count - 64
+    static let subjectMax = 400
     static let boundTag = Array("#sha256:".utf8)
+    /// How much of a subject over `subjectMax` bytes its key keeps.
+    static let subjectKeptBytes = subjectMax - boundTag.count - 64
 
     static func bounded(_ bytes: [UInt8], max: Int) -> [UInt8] {
         guard bytes.count > max else { return bytes }
@@ -47,31 +49,22 @@ enum Key {
 
     /// Whether a subject key is the bounded form of a longer subject (valid subjects hold no `#`).
     static func isBounded(_ key: UnsafeRawBufferPointer) -> Bool {
-        key.count == 400 && boundTag.withUnsafeBytes { memcmp(key.baseAddress! + subjectKeptBytes, $0.baseAddress!, $0.count) == 0 }
+        key.count == subjectMax && boundTag.withUnsafeBytes { memcmp(key.baseAddress! + subjectKeptBytes, $0.baseAddress!, $0.count) == 0 }
     }
 
-    /// `labels.current`'s key: src 0 uri 0 cid 0 val, with the uri and cid bounded so that the
-    /// whole stays under LMDB's limit (val ≤ 128 bytes).
+    /// `labels.current`'s key: src 0 uri 0 cid 0 val, with src, uri and cid bounded so that the
+    /// whole stays under LMDB's limit (val ≤ 128 bytes). One allocation unless a part is bounded.
     static func currentLabel(src: String, uri: String, cid: String?, val: String) -> [UInt8] {
         let c = cid ?? ""
-        if src.utf8.count <= 100, uri.utf8.count <= 200, c.utf8.count <= 72 {  // all but odd labels: one allocation
-            var out: [UInt8] = []
-            out.reserveCapacity(src.utf8.count + uri.utf8.count + c.utf8.count + val.utf8.count + 3)
-            out += src.utf8
+        var out: [UInt8] = []
+        out.reserveCapacity(min(src.utf8.count, 100) + min(uri.utf8.count, 200) + min(c.utf8.count, 72) + val.utf8.count + 3)
+        func add(_ part: String, max: Int) {
+            if part.utf8.count <= max { out += part.utf8 } else { out += bounded(Array(part.utf8), max: max) }
             out.append(0)
-            out += uri.utf8
-            out.append(0)
-            out += c.utf8
-            out.append(0)
-            out += val.utf8
-            return out
         }
-        var out = bounded(Array(src.utf8), max: 100)
-        out.append(0)
-        out += bounded(Array(uri.utf8), max: 200)
-        out.append(0)
-        out += bounded(Array((cid ?? "").utf8), max: 72)
-        out.append(0)
+        add(src, max: 100)
+        add(uri, max: 200)
+        add(c, max: 72)
         out += val.utf8
         return out
     }
@@ -90,7 +83,7 @@ enum Key {
 
     /// `subject 0 seq` (the subject bounded as `subject` does) in one allocation (the hot keys of rebuilds).
     static func withSeq(_ text: String, _ seq: UInt64) -> [UInt8] {
-        if text.utf8.count > 400 { return withSeq(subject(text), seq) }
+        if text.utf8.count > subjectMax { return withSeq(subject(text), seq) }
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 9)
         out.append(contentsOf: text.utf8)

@@ -42,8 +42,8 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         let l = e.label
         let k = Key.currentLabel(src: l.src, uri: l.uri, cid: l.cid, val: l.val)
         let full = Array(l.uri.utf8)
-        let uri = Key.bounded(full, max: 400)
-        let prefixes = Self.boundaryPrefixes(full).map { Key.bounded(Array(full[..<$0]), max: 400) }
+        let uri = Key.subject(full)
+        let prefixes = Self.boundaryPrefixes(full).map { Key.subject(Array(full[..<$0])) }
         if let oldSeq = try txn.get(current, k, { $0.map { BigEndian.uint64($0) } }) {
             try txn.delete(bySeq, BigEndian.bytes(oldSeq))
             try txn.delete(byURI, Key.withSeq(uri, oldSeq))
@@ -130,7 +130,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
         _ body: (UInt64, UnsafeRawBufferPointer) throws -> Void
     ) throws -> Bool? {
         if patterns.count == 1, case .prefix(let p) = patterns[0], Self.isIndexedPrefix(Array(p.utf8)) {
-            return try rangeJSON(txn, byPrefix, Key.bounded(Array(p.utf8), max: 400), after: after, limit: limit, body)
+            return try rangeJSON(txn, byPrefix, Key.subject(p), after: after, limit: limit, body)
         }
         let take = limit == Int.max ? limit : limit + 1
         guard let seqs = try candidateSeqs(txn, patterns: patterns, after: after, take: take, prefixScanCap: prefixScanCap) else {
@@ -199,7 +199,7 @@ public final class CurrentLabelsProjection: Projection, @unchecked Sendable {
             switch p {
             case .all: return nil
             case .exact(let uri): try seqOrdered(byURI, Key.subject(uri))
-            case .prefix(let p) where Self.isIndexedPrefix(Array(p.utf8)): try seqOrdered(byPrefix, Key.bounded(Array(p.utf8), max: 400))
+            case .prefix(let p) where Self.isIndexedPrefix(Array(p.utf8)): try seqOrdered(byPrefix, Key.subject(p))
             case .prefix(let p):
                 // Keys of URIs over 400 bytes hold only their first 328 bytes (`Key.subject`): the
                 // walk starts from at most that much, and such a key is checked against the
