@@ -66,11 +66,10 @@ public struct ServerConfig: Sendable {
             do { key = try SigningKey(hex: hex) } catch {
                 throw Error("\(keyPath(dir)) does not hold a 64-digit hex secp256k1 private key")
             }
-        } else if let hex = try wrap({ try SecretFile.read(keyPath(dir) + ".next") }), let next = try? SigningKey(hex: hex),
-            rename(keyPath(dir) + ".next", keyPath(dir)) == 0
-        {
+        } else if let hex = try wrap({ try SecretFile.read(keyPath(dir) + ".next") }), let next = try? SigningKey(hex: hex) {
             // A rotation by an earlier version that moved the old key away and stopped before
-            // moving the new one in (its event was appended first): finish it.
+            // moving the new one in (its event was appended first): `LabelerService` finishes it
+            // once the log confirms the key.
             key = next
         } else if let head = try? EventLogReader(env: LMDBEnvironment(path: dir, mustExist: true)).storedHead(), head > 0 {
             // A new key could never sign for this log: its first event names the labeler's key.

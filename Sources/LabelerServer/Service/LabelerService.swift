@@ -50,7 +50,8 @@ public final class LabelerService: Sendable {
                 store.close()
                 throw ServerConfig.Error("LABELER_DID is \(configured) but this data directory belongs to \(recordedDID)")
             }
-            if current.didKey != key.publicKey.didKey, !config.signingKeyFromEnvironment {
+            // A rotation interrupted after its event: `signing-key.next` holds the log's key.
+            if !config.signingKeyFromEnvironment {
                 do {
                     if let finished = try KeyRotation.finishInterrupted(dataDir: config.dataDir, logKey: current.didKey) {
                         key = finished
