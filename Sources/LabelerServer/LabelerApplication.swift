@@ -96,23 +96,20 @@ func buildRouter(service: LabelerService, config: ServerConfig, metrics: ServerM
     router.get("/") { _, _ in pub.landing() }
     router.get("/health") { _, _ in try pub.health() }
     router.get("/metrics") { _, _ in try pub.metricsText() }
-    router.get("/.well-known/did.json") { _, _ in try pub.didDocument() }
-    router.get("/xrpc/_health") { _, _ in try jsonResponse(["version": "labeler/1"]) }
+    /// The public API's GET methods (`PublicAPI.getOnly`), and HEAD as GET without the body
+    /// (PublicAPIMiddleware drops it).
+    func getAndHead(_ path: String, _ handler: @escaping @Sendable (Request, LabelerRequestContext) async throws -> Response) {
+        router.get(RouterPath(path), use: handler)
+        router.on(RouterPath(path), method: .head, use: handler)
+    }
+    getAndHead("/.well-known/did.json") { _, _ in try pub.didDocument() }
+    getAndHead("/xrpc/_health") { _, _ in try jsonResponse(["version": "labeler/1"]) }
 
     let query = QueryLabelsRoute(service: service)
-    router.get("/xrpc/com.atproto.label.queryLabels") { request, _ in try query.handle(request) }
+    getAndHead("/xrpc/com.atproto.label.queryLabels") { request, _ in try query.handle(request) }
 
     // A plain GET (no Upgrade) gets its answer as XRPC JSON: 400 for a bad cursor, else 426.
-    router.get("/xrpc/com.atproto.label.subscribeLabels") { request, _ -> Response in
-        try SubscribeLabelsRoute.refusePlainGet(request)
-    }
-    // HEAD is GET without the body (PublicAPIMiddleware drops it).
-    router.on("/.well-known/did.json", method: .head) { _, _ in try pub.didDocument() }
-    router.on("/xrpc/_health", method: .head) { _, _ in try jsonResponse(["version": "labeler/1"]) }
-    router.on("/xrpc/com.atproto.label.queryLabels", method: .head) { request, _ in try query.handle(request) }
-    router.on("/xrpc/com.atproto.label.subscribeLabels", method: .head) { request, _ -> Response in
-        try SubscribeLabelsRoute.refusePlainGet(request)
-    }
+    getAndHead("/xrpc/com.atproto.label.subscribeLabels") { request, _ in try SubscribeLabelsRoute.refusePlainGet(request) }
     router.on("/xrpc/{method}", method: .post) { _, ctx -> Response in
         throw XRPCError(.notImplemented, "MethodNotImplemented", "Method Not Implemented: \(ctx.parameters.get("method") ?? "")")
     }

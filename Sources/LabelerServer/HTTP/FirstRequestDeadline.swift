@@ -42,7 +42,7 @@ final class FirstRequestDeadline: ChannelInboundHandler, RemovableChannelHandler
         let bytes = tail + buffer.readableBytesView
         if let end = Self.headEnd(bytes) {
             if seen + end - tail.count > maxBytes { return refuse(context) }
-            finish(context)
+            finish()
             context.fireChannelRead(data)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
@@ -62,14 +62,14 @@ final class FirstRequestDeadline: ChannelInboundHandler, RemovableChannelHandler
         return nil
     }
 
-    private func finish(_ context: ChannelHandlerContext) {
+    private func finish() {
         done = true
         timer?.cancel()
         tail = []
     }
 
     private func refuse(_ context: ChannelHandlerContext) {
-        finish(context)
+        finish()
         let body = #"{"error":"RequestHeaderFieldsTooLarge","message":"the request's head is over \#(maxBytes) bytes"}"#
         var out = context.channel.allocator.buffer(capacity: 160 + body.utf8.count)
         out.writeString(

@@ -5,7 +5,7 @@ import LabelerCore
 public enum Identity {
     /// The did:web document, or nil unless the DID is `did:web:<host of publicURL>`.
     public static func didDocument(did: String, key: PublicKey, publicURL: String?) -> [String: Any]? {
-        guard let publicURL, let expected = webDID(for: publicURL), did.lowercased() == expected.lowercased() else { return nil }
+        guard let publicURL, isWebDID(did, of: publicURL) else { return nil }
         return [
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
             "id": did,
@@ -24,6 +24,11 @@ public enum Identity {
         return "did:web:" + (url.port.flatMap { $0 == defaultPort ? nil : "\(host)%3A\($0)" } ?? host)
     }
 
+    /// Whether `did` is the did:web `publicURL` stands for (case aside: hosts and `%3A` are not case-sensitive).
+    static func isWebDID(_ did: String, of publicURL: String) -> Bool {
+        webDID(for: publicURL).map { $0.lowercased() == did.lowercased() } ?? false
+    }
+
     /// Why `/.well-known/did.json` will not be served for this DID and URL, if it is a did:web.
     public static func didWebWarning(did: String, publicURL: String?) -> String? {
         guard did.hasPrefix("did:web:") else { return nil }
@@ -33,7 +38,7 @@ public enum Identity {
         if did.dropFirst("did:web:".count).contains(":") {
             return "\(did) has a path: its document lives at /…/did.json, which this labeler does not serve; publish it elsewhere"
         }
-        guard let expected = webDID(for: publicURL), did.lowercased() == expected.lowercased() else {
+        guard isWebDID(did, of: publicURL) else {
             return "LABELER_DID is \(did) but LABELER_PUBLIC_URL \(publicURL) stands for \(webDID(for: publicURL) ?? "no did:web"): /.well-known/did.json is not served, so the DID document must be published elsewhere"
         }
         return nil
