@@ -35,6 +35,16 @@ struct VerifyTests {
         try env.write { try body($0, db) }
     }
 
+    /// Deletes the log's last `count` events (only the events); returns the head it had.
+    static func cutOff(_ dir: TempDir, last count: UInt64) throws -> UInt64 {
+        var head: UInt64 = 0
+        try damage(dir) { txn, db in
+            head = BigEndian.uint64(try txn.last(db)!.key)
+            for s in (head - count + 1)...head { try txn.delete(db, BigEndian.bytes(s)) }
+        }
+        return head
+    }
+
     static func labelSeqs(_ dir: TempDir) throws -> [UInt64] {
         let reader = try EventLogReader(env: LMDBEnvironment(path: dir.path))
         return try reader.read(from: 1, limit: 10_000).filter { $0.envelope.type == LabelApplied.eventType }.map(\.seq)
@@ -84,11 +94,7 @@ struct VerifyTests {
     @Test func aTruncatedLogIsCaught() async throws {
         let dir = try await Self.makeDataDir()
         let c = try Self.copy(dir)
-        var head: UInt64 = 0
-        try Self.damage(c) { txn, db in
-            head = BigEndian.uint64(try txn.last(db)!.key)
-            for s in (head - 9)...head { try txn.delete(db, BigEndian.bytes(s)) }
-        }
+        let head = try Self.cutOff(c, last: 10)
         let r = try Verify.run(dataDir: c.path)
         #expect(r.fault?.seq == head - 9, "\(String(describing: r.fault))")
     }
@@ -138,11 +144,7 @@ struct VerifyTests {
     @Test func aCutOffOrAlteredEndIsCaughtByTheRecordedTip() async throws {
         let dir = try await Self.makeDataDir()
         let cut = try Self.copy(dir)
-        var head: UInt64 = 0
-        try Self.damage(cut) { txn, db in
-            head = BigEndian.uint64(try txn.last(db)!.key)
-            for s in (head - 2)...head { try txn.delete(db, BigEndian.bytes(s)) }
-        }
+        let head = try Self.cutOff(cut, last: 3)
         do {  // the read models' checkpoints moved back too: only the tip knows
             let env = try LMDBEnvironment(path: cut.path)
             let meta = try env.database("projections.meta")
