@@ -6,8 +6,8 @@ import Projections
 /// Rotates the signing key of a data directory that no server is writing to. Every file is in
 /// place before the log names the new key (`signing-key.next`, and the old key under
 /// `retired-keys/`); after the event one rename makes the new key the directory's key. If that
-/// rename never happens (a crash, a full disk), `finishInterrupted` completes it: `serve` and
-/// `keys rotate` call it when the configured key is not the log's but `signing-key.next` is.
+/// rename never happens (a crash, a full disk), `finishInterrupted` completes it: `serve` calls
+/// it at every start with a key file, and `keys rotate` when the configured key is not the log's.
 public enum KeyRotation {
     public struct Result: Sendable {
         public let seq: UInt64
